@@ -1,0 +1,1 @@
+"""The ASGI app: settings, lifespan, routes, authentication, command line, jobs."""

@@ -1,0 +1,55 @@
+"""Tortoise configuration for SQLite (the embedded default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+__all__ = ["TORTOISE_ORM", "default_database_url", "tortoise_config"]
+
+
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite://{data_dir / 'yunshang.sqlite3'}"
+
+
+def _connection(url: str, pool_min: int, pool_max: int) -> dict[str, Any] | str:
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql", "asyncpg"}:
+        return url
+    options = dict(parse_qsl(parts.query))
+    return {
+        "engine": "tortoise.backends.asyncpg",
+        "credentials": {
+            "host": parts.hostname or "127.0.0.1",
+            "port": parts.port or 5432,
+            "user": parts.username or "postgres",
+            "password": parts.password or "",
+            "database": parts.path.lstrip("/") or "postgres",
+            "minsize": int(options.get("minsize", pool_min)),
+            "maxsize": int(options.get("maxsize", pool_max)),
+        },
+    }
+
+
+def tortoise_config(url: str, pool_min: int = 1, pool_max: int = 10) -> dict[str, Any]:
+    return {
+        "connections": {"default": _connection(url, pool_min, pool_max)},
+        "apps": {
+            "models": {
+                "models": ["models"],
+                "default_connection": "default",
+                "migrations": "migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# For the ``tortoise`` command line (``[tool.tortoise]`` in pyproject.toml).
+TORTOISE_ORM = tortoise_config(
+    os.environ.get("DATABASE_URL")
+    or default_database_url(Path(os.environ.get("YUNSHANG_DATA_DIR", "data")))
+)

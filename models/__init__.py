@@ -1,0 +1,56 @@
+"""Tortoise models, one module per domain. Imports nothing of the project above."""
+
+from models.audit import AuditRecord
+from models.file import StoredFile
+from models.identity import ApiToken, LoginFailure, OneTimeCode, RefreshToken
+from models.enums import Outcome
+from models.org import (
+    Building,
+    CommunityKind,
+    Estate,
+    Household,
+    Level,
+    OrgUnit,
+)
+from models.organization import EstateManagement, Organization, OrganizationKind
+from models.person import HouseholdMember, Person, Role, RoleAssignment
+
+__models__ = [
+    AuditRecord,
+    StoredFile,
+    ApiToken,
+    LoginFailure,
+    OneTimeCode,
+    RefreshToken,
+    Building,
+    Estate,
+    Household,
+    OrgUnit,
+    EstateManagement,
+    Organization,
+    HouseholdMember,
+    Person,
+    RoleAssignment,
+]
+
+__all__ = [
+    "ApiToken",
+    "AuditRecord",
+    "Building",
+    "CommunityKind",
+    "Estate",
+    "EstateManagement",
+    "Household",
+    "HouseholdMember",
+    "Level",
+    "LoginFailure",
+    "OneTimeCode",
+    "OrgUnit",
+    "Organization",
+    "OrganizationKind",
+    "Person",
+    "RefreshToken",
+    "Role",
+    "RoleAssignment",
+    "StoredFile",
+]

@@ -1,0 +1,1 @@
+"""Roles, jurisdiction, field rules, masking, API tokens and the audit of reads."""

@@ -1,0 +1,1 @@
+"""Domain rules: reads, writes, state machines, loaders, events. No GraphQL, no HTTP."""
