@@ -67,7 +67,10 @@ class ApiToken(Model):
     prefix = fields.CharField(max_length=16, unique=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     created_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="created_tokens", null=True, on_delete=fields.SET_NULL
+        "models.Person",
+        related_name="created_tokens",
+        null=True,
+        on_delete=fields.SET_NULL,
     )
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()

@@ -74,7 +74,10 @@ class Household(Model):
     )
     unit_path = fields.CharField(max_length=255, db_index=True)
     building: fields.ForeignKeyNullableRelation[Building] = fields.ForeignKeyField(
-        "models.Building", related_name="households", null=True, on_delete=fields.RESTRICT
+        "models.Building",
+        related_name="households",
+        null=True,
+        on_delete=fields.RESTRICT,
     )
     address = fields.CharField(max_length=200)
 

@@ -18,7 +18,10 @@ class Organization(Model):
     )
     unit_path = fields.CharField(max_length=255, db_index=True)
     estate: fields.ForeignKeyNullableRelation[Estate] = fields.ForeignKeyField(
-        "models.Estate", related_name="organizations", null=True, on_delete=fields.RESTRICT
+        "models.Estate",
+        related_name="organizations",
+        null=True,
+        on_delete=fields.RESTRICT,
     )
     credit_code = fields.CharField(max_length=18, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -70,9 +70,7 @@ class Caller:
         """Whether ``path`` lies in a subtree where the caller holds one of ``roles``."""
         if path is None:
             return False
-        return any(
-            path.startswith(g.unit_path) for g in self.grants if g.role in roles
-        )
+        return any(path.startswith(g.unit_path) for g in self.grants if g.role in roles)
 
     def organization_ids(self, role: Role) -> frozenset[int]:
         return frozenset(

@@ -190,9 +190,7 @@ class Sensitive(Rule):
 
     sensitive = True
 
-    def __init__(
-        self, rule: Rule, mask: Callable[[Any], Any] | None = None
-    ) -> None:
+    def __init__(self, rule: Rule, mask: Callable[[Any], Any] | None = None) -> None:
         self.rule = rule
         self.mask = mask
 

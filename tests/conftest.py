@@ -90,3 +90,107 @@ async def db(migrated: str) -> AsyncIterator[str]:
     """An empty, migrated database for one test."""
     await truncate_all_models()
     yield migrated
+
+
+# -- the API ----------------------------------------------------------------------
+
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
+
+from api.app import create_app  # noqa: E402
+from api.events import LocalBus  # noqa: E402
+from api.settings import load_settings  # noqa: E402
+from resolvers.notify import LogSender  # noqa: E402
+from tests.world import PASSWORD, World, build_world  # noqa: E402
+
+
+class Client:
+    """A GraphQL client over the ASGI app, signed in as one person or anonymous."""
+
+    def __init__(self, http: httpx.AsyncClient, token: str | None = None) -> None:
+        self.http = http
+        self.token = token
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> httpx.Response:
+        if self.token:
+            headers.setdefault("authorization", f"Bearer {self.token}")
+        return await self.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=headers,
+        )
+
+    async def query(
+        self, query: str, variables: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        response = await self.post(query, variables)
+        body: dict[str, Any] = response.json()
+        return body
+
+
+LOGIN = """
+mutation Login($phone: String!, $password: String!) {
+  authLogin(phone: $phone, password: $password) {
+    accessToken refreshToken expiresAt errors { field message code }
+  }
+}
+"""
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("YUNSHANG_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("YUNSHANG_JWT_KEYS", "k1:" + "s" * 40)
+    return load_settings()
+
+
+@pytest.fixture
+def sender() -> LogSender:
+    return LogSender()
+
+
+@pytest.fixture
+def bus() -> LocalBus:
+    return LocalBus()
+
+
+@pytest_asyncio.fixture
+async def app(db: str, settings: Any, bus: LocalBus, sender: LogSender) -> Any:
+    return create_app(settings, manage_database=False, bus=bus, sender=sender)
+
+
+@pytest_asyncio.fixture
+async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@pytest_asyncio.fixture
+async def world(db: str) -> World:
+    return await build_world()
+
+
+@pytest_asyncio.fixture
+async def login(http: httpx.AsyncClient, world: World) -> Callable[[str], Any]:
+    """``await login("cadre_a1")`` → a Client signed in as that person of the world."""
+
+    async def sign_in(key: str) -> Client:
+        phone = world.people[key].phone
+        response = await Client(http).query(
+            LOGIN, {"phone": phone, "password": PASSWORD}
+        )
+        token = response["data"]["authLogin"]["accessToken"]
+        assert token, response
+        return Client(http, token)
+
+    return sign_in
+
+
+@pytest.fixture
+def anonymous(http: httpx.AsyncClient) -> Client:
+    return Client(http)

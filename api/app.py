@@ -1,0 +1,411 @@
+"""The ASGI app: GraphQL over HTTP and over graphql-transport-ws, health, frontends."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import strawberry
+from graphql import GraphQLError, GraphQLSyntaxError
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.file_uploads.utils import replace_placeholders_with_files
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import (
+    CannotGetOperationTypeError,
+    InvalidOperationTypeError,
+)
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
+from tortoise import Tortoise, connections
+
+from api.db import tortoise_config
+from api.events import create_bus
+from api.settings import Settings, load_settings
+from permissions.caller import ANONYMOUS, Caller
+from permissions.errors import CodedError, Unauthenticated
+from resolvers.context import Clock, Context, utcnow
+from resolvers.events import EventBus
+from resolvers.files import LocalFileStore
+from resolvers.identity import authenticate_bearer
+from resolvers.notify import LogSender, Sender
+from schema.app import build_schema
+
+__all__ = ["Platform", "create_app"]
+
+logger = logging.getLogger("yunshang.api")
+operations = logging.getLogger("yunshang.operation")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+FRONTENDS = Path(__file__).resolve().parent.parent / "frontends"
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-yunshang-preflight")
+
+
+@dataclass
+class Platform:
+    """What the app holds for its lifetime, shared by every request."""
+
+    settings: Settings
+    schema: strawberry.Schema
+    bus: EventBus
+    sender: Sender
+    clock: Clock
+
+    def context(self, client_address: str) -> Context:
+        return Context(
+            bus=self.bus,
+            auth=self.settings.auth,
+            store=LocalFileStore(self.settings.data_dir / "files"),
+            sender=self.sender,
+            caller=Caller(client_address=client_address)
+            if client_address
+            else ANONYMOUS,
+            clock=self.clock,
+        )
+
+
+def _address(request: Request | WebSocket) -> str:
+    return request.client.host if request.client else ""
+
+
+async def _caller(platform: Platform, context: Context, authorization: str) -> Caller:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Use `Authorization: Bearer <token>`.")
+    return await authenticate_bearer(
+        context, token.strip(), context.caller.client_address
+    )
+
+
+def _error_body(message: str, code: str) -> bytes:
+    return orjson.dumps(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}
+    )
+
+
+def _formatted(result: ExecutionResult) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if result.errors:
+        body["errors"] = [error.formatted for error in result.errors]
+    if not isinstance(result, PreExecutionError):
+        body["data"] = result.data
+    if result.extensions:
+        body["extensions"] = result.extensions
+    return body
+
+
+def _status(result: ExecutionResult) -> int:
+    """Status codes of the graphql-response+json media type."""
+    if not isinstance(result, PreExecutionError):
+        return 200
+    errors = result.errors or []
+    if any(_is_syntax_error(e) for e in errors):
+        return 400
+    return 422
+
+
+def _is_syntax_error(error: GraphQLError) -> bool:
+    return (
+        isinstance(error, GraphQLSyntaxError)
+        or isinstance(error.original_error, GraphQLSyntaxError)
+        or (error.extensions or {}).get("code") == "GRAPHQL_PARSE_FAILED"
+    )
+
+
+class RequestError(Exception):
+    def __init__(
+        self, status: int, message: str, headers: Mapping[str, str] | None = None
+    ):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def _json_param(raw: str | None, name: str) -> Any:
+    if raw is None or raw == "":
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise RequestError(400, f"`{name}` is not valid JSON.") from None
+
+
+async def _read_upload_request(request: Request, settings: Settings) -> dict[str, Any]:
+    if not any(request.headers.get(h) for h in PREFLIGHT_HEADERS):
+        raise RequestError(
+            400, "Uploads need the `Apollo-Require-Preflight: true` header."
+        )
+    length = int(request.headers.get("content-length") or 0)
+    if length > settings.upload_max_bytes + 64 * 1024:
+        raise RequestError(413, "The upload is too large.")
+    form = await request.form(max_files=10, max_fields=10)
+    try:
+        operations_value = _json_param(str(form.get("operations") or ""), "operations")
+        files_map = _json_param(str(form.get("map") or "{}"), "map")
+        files = {k: v for k, v in form.items() if isinstance(v, UploadFile)}
+        for upload in files.values():
+            if (upload.size or 0) > settings.upload_max_bytes:
+                raise RequestError(413, "The upload is too large.")
+        if not isinstance(operations_value, dict) or not isinstance(files_map, dict):
+            raise RequestError(400, "A multipart request needs `operations` and `map`.")
+        data: dict[str, Any] = replace_placeholders_with_files(
+            operations_value, files_map, files
+        )
+    except KeyError:
+        raise RequestError(400, "A file named in `map` is missing.") from None
+    request.state.form = form
+    return data
+
+
+async def _request_data(request: Request, settings: Settings) -> dict[str, Any]:
+    if request.method == "GET":
+        params = request.query_params
+        return {
+            "query": params.get("query"),
+            "variables": _json_param(params.get("variables"), "variables"),
+            "operationName": params.get("operationName"),
+            "extensions": _json_param(params.get("extensions"), "extensions"),
+        }
+
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == JSON:
+        try:
+            data = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            raise RequestError(400, "The body is not valid JSON.") from None
+        if isinstance(data, list):
+            raise RequestError(400, "Batched operations are not supported.")
+        if not isinstance(data, dict):
+            raise RequestError(400, "The body must be a JSON object.")
+        return data
+    if media_type == "multipart/form-data":
+        return await _read_upload_request(request, settings)
+    raise RequestError(
+        415, "Send `application/json` (or `multipart/form-data` for uploads)."
+    )
+
+
+def _check_shape(data: Mapping[str, Any]) -> None:
+    query = data.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError(400, "The request has no `query` string.")
+    for name in ("variables", "extensions"):
+        if data.get(name) is not None and not isinstance(data.get(name), dict):
+            raise RequestError(400, f"`{name}` must be an object.")
+    name = data.get("operationName")
+    if name is not None and not isinstance(name, str):
+        raise RequestError(400, "`operationName` must be a string.")
+
+
+def _log(name: str | None, caller: Caller, started: float, outcome: str) -> None:
+    operations.info(
+        "operation=%s role=%s duration_ms=%.1f outcome=%s",
+        name or "-",
+        caller.primary_role,
+        (time.perf_counter() - started) * 1000,
+        outcome,
+    )
+
+
+async def graphql_http(request: Request) -> Response:
+    platform: Platform = request.app.state.platform
+    settings = platform.settings
+    started = time.perf_counter()
+    media_type = (
+        GRAPHQL_RESPONSE
+        if GRAPHQL_RESPONSE in request.headers.get("accept", "")
+        else JSON
+    )
+
+    if (
+        request.method == "GET"
+        and settings.development
+        and "text/html" in request.headers.get("accept", "")
+        and "query" not in request.query_params
+    ):
+        return HTMLResponse(get_graphql_ide_html("graphiql"))
+
+    context = platform.context(_address(request))
+    try:
+        data = await _request_data(request, settings)
+        _check_shape(data)
+        authorization = request.headers.get("authorization")
+        if authorization:
+            context.caller = await _caller(platform, context, authorization)
+        allowed = {OperationType.QUERY}
+        if request.method == "POST":
+            allowed |= {OperationType.MUTATION}
+        result = await platform.schema.execute(
+            data["query"],
+            variable_values=data.get("variables"),
+            context_value=context,
+            operation_name=data.get("operationName"),
+            allowed_operation_types=allowed,
+        )
+    except RequestError as error:
+        _log(None, context.caller, started, f"http_{error.status}")
+        return Response(
+            _error_body(error.message, "BAD_REQUEST"),
+            error.status,
+            headers=error.headers,
+            media_type=media_type,
+        )
+    except CannotGetOperationTypeError:
+        _log(data.get("operationName"), context.caller, started, "http_400")
+        return Response(
+            _error_body("No operation of that name in the document.", "BAD_REQUEST"),
+            400,
+            media_type=media_type,
+        )
+    except InvalidOperationTypeError:
+        _log(data.get("operationName"), context.caller, started, "http_405")
+        return Response(
+            _error_body("Mutations are sent with POST.", "METHOD_NOT_ALLOWED"),
+            405,
+            headers={"Allow": "POST"},
+            media_type=media_type,
+        )
+    except CodedError as error:
+        status = 401 if isinstance(error, Unauthenticated) else 429
+        _log(None, context.caller, started, f"http_{status}")
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+        return Response(
+            _error_body(error.message, error.code),
+            status,
+            headers=headers,
+            media_type=media_type,
+        )
+    finally:
+        form = getattr(request.state, "form", None)
+        if form is not None:
+            await form.close()
+
+    status = _status(result) if media_type == GRAPHQL_RESPONSE else 200
+    outcome = (
+        "ok"
+        if not result.errors
+        else ("invalid" if isinstance(result, PreExecutionError) else "errors")
+    )
+    _log(data.get("operationName"), context.caller, started, outcome)
+    return Response(orjson.dumps(_formatted(result)), status, media_type=media_type)
+
+
+class WebSocketGraphQL(GraphQL):  # type: ignore[type-arg]
+    """GraphQL over graphql-transport-ws; the caller is set at connection init."""
+
+    def __init__(self, platform: Platform) -> None:
+        settings = platform.settings
+        super().__init__(
+            platform.schema,
+            graphql_ide=None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=settings.ws_max_subscriptions,
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout),
+        )
+        self.platform = platform
+
+    async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
+        context = self.platform.context(_address(request))
+
+        async def close(code: int, reason: str) -> None:
+            await request.close(code=code, reason=reason)
+
+        context.close_connection = close
+        return context
+
+    async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
+        params = getattr(context, "connection_params", None) or {}
+        authorization = params.get("authorization") or params.get("Authorization")
+        if not authorization:
+            return None
+        try:
+            context.caller = await _caller(self.platform, context, str(authorization))
+        except Unauthenticated as error:
+            raise ConnectionRejectionError(
+                {"message": error.message, "code": error.code}
+            ) from None
+        return None
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    platform: Platform = request.app.state.platform
+    checks = {"database": False, "events": await platform.bus.ping()}
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+        checks["database"] = True
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        logger.warning("database not reachable for readiness")
+    ready = all(checks.values())
+    return JSONResponse({"ready": ready, **checks}, 200 if ready else 503)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    manage_database: bool = True,
+    bus: EventBus | None = None,
+    sender: Sender | None = None,
+    clock: Clock = utcnow,
+) -> Starlette:
+    """The app. Tests pass ``manage_database=False`` when they set up Tortoise."""
+    settings = settings or load_settings()
+    own_bus = bus is None
+    platform = Platform(
+        settings=settings,
+        schema=build_schema(settings.limits),
+        bus=bus or create_bus(settings.redis_url, settings.event_queue_size),
+        sender=sender or LogSender(),
+        clock=clock,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_database:
+            config = tortoise_config(
+                settings.database_url, settings.db_pool_min, settings.db_pool_max
+            )
+            await Tortoise.init(config=config, _enable_global_fallback=True)
+        await platform.bus.start()  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            if own_bus:
+                await platform.bus.close()  # type: ignore[attr-defined]
+            if manage_database:
+                await Tortoise.close_connections()
+
+    routes: list[Any] = [
+        Route("/graphql", graphql_http, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", WebSocketGraphQL(platform)),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if FRONTENDS.is_dir():
+        routes.append(
+            Mount("/", StaticFiles(directory=FRONTENDS, html=True), name="frontends")
+        )
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.platform = platform
+    return app

@@ -1,0 +1,50 @@
+"""What a resolver needs from outside, handed in by the app: caller, bus, clock, ...
+
+The object lives for one HTTP request, or for one websocket connection; per-request
+state (loaders, settled rule decisions, reveals to audit) is reset per operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from permissions.caller import ANONYMOUS, Caller
+from resolvers.events import EventBus
+
+if TYPE_CHECKING:
+    from resolvers.files import FileStore
+    from resolvers.identity import AuthConfig
+    from resolvers.notify import Sender
+
+__all__ = ["Clock", "Context", "utcnow"]
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Context:
+    bus: EventBus
+    auth: AuthConfig
+    store: FileStore
+    sender: Sender
+    caller: Caller = ANONYMOUS
+    clock: Clock = utcnow
+    # On a websocket: closes the connection (code, reason), e.g. when a token ends.
+    close_connection: Callable[[int, str], Awaitable[None]] | None = None
+    # Settled per operation: rule decisions, loaders, sensitive values revealed.
+    decisions: dict[int, int] = field(default_factory=dict)
+    loaders: dict[Any, Any] = field(default_factory=dict)
+    reveals: dict[tuple[str, str], set[Any]] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        """Forget what one operation settled; a websocket context serves many."""
+        self.decisions.clear()
+        self.loaders.clear()
+        self.reveals.clear()

@@ -1,0 +1,367 @@
+"""The org hierarchy in the schema: units, estates, buildings, households, organisations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+
+from models import Building as BuildingModel
+from models import Estate as EstateModel
+from models import EstateManagement as EstateManagementModel
+from models import Household as HouseholdModel
+from models import HouseholdMember as HouseholdMemberModel
+from models import Organization as OrganizationModel
+from models import OrgUnit as OrgUnitModel
+from models.enums import CommunityKind, Level, OrganizationKind, Role
+from permissions.errors import NotFound
+from permissions.rules import ANYONE, STAFF, VISIBLE, HasRole, InJurisdiction
+from permissions.scope import visible
+from resolvers import org as org_rules
+from resolvers.base import Invalid
+from resolvers.loaders import by_id, children_of
+from resolvers.pagination import paginate
+from schema.base import (
+    AppInfo,
+    Connection,
+    Node,
+    UserErrorType,
+    as_row,
+    decode_id,
+    failed,
+    field,
+    one,
+    payload,
+    rows,
+    structural,
+)
+from schema.node import register_node
+
+if TYPE_CHECKING:
+    from schema.person import HouseholdMember, Person
+
+LevelType = strawberry.enum(Level, description="A level of the org hierarchy.")
+CommunityKindType = strawberry.enum(
+    CommunityKind, description="A village (村) or an urban community (社区)."
+)
+OrganizationKindType = strawberry.enum(
+    OrganizationKind, description="What an organisation attached to a unit is."
+)
+STAFF_HERE = InJurisdiction(Role.ADMIN, Role.OFFICIAL, Role.CADRE, key="path")
+
+
+@strawberry.type(description="A node of the org hierarchy: the unit of jurisdiction.")
+class OrgUnit(Node):
+    name: str = field(VISIBLE, "The official name, e.g. 新桥街道.")
+    code: str = field(VISIBLE, "The administrative code.")
+    level: LevelType = field(VISIBLE, "Province to grid.")  # type: ignore[valid-type]
+    kind: CommunityKindType | None = field(  # type: ignore[valid-type]
+        VISIBLE, "For communities: village or urban."
+    )
+    depth: int = field(VISIBLE, "0 for the root of the tree.")
+
+    @field(VISIBLE, "The unit above, if any.")
+    async def parent(self, info: AppInfo) -> OrgUnit | None:
+        parent_id = as_row(self)["parent_id"]
+        if parent_id is None:
+            return None
+        return one(OrgUnit, await by_id(info.context, OrgUnitModel).load(parent_id))
+
+    @field(VISIBLE, "The units directly below, by id.")
+    async def children(self, info: AppInfo) -> list[OrgUnit]:
+        loader = children_of(info.context, OrgUnitModel, "parent_id")
+        return rows(OrgUnit, await loader.load(as_row(self)["id"]))
+
+    @field(VISIBLE, "Estates (小区) of this unit.")
+    async def estates(self, info: AppInfo) -> list[Estate]:
+        loader = children_of(info.context, EstateModel, "unit_id")
+        return rows(Estate, await loader.load(as_row(self)["id"]))
+
+    @field(VISIBLE, "Organisations attached to this unit.")
+    async def organizations(
+        self,
+        info: AppInfo,
+        kind: OrganizationKindType | None = None,  # type: ignore[valid-type]
+    ) -> list[Organization]:
+        loader = children_of(info.context, OrganizationModel, "unit_id")
+        found = await loader.load(as_row(self)["id"])
+        return rows(
+            Organization, (o for o in found if kind is None or o["kind"] == kind)
+        )
+
+    @field(STAFF_HERE, "People living or holding a role in this unit's subtree.")
+    async def people(
+        self,
+        info: AppInfo,
+        first: int = 50,
+        after: str | None = None,
+        search: str | None = None,
+    ) -> Connection[Annotated[Person, strawberry.lazy("schema.person")]] | None:
+        from resolvers.person import people_query
+
+        queryset = people_query(info.context.caller, as_row(self)["path"], search)
+        page: Any = await paginate(queryset, first, after)
+        return page  # type: ignore[no-any-return]
+
+
+@strawberry.type(description="A residential estate (小区) inside a community.")
+class Estate(Node):
+    name: str = field(VISIBLE, "The estate's name.")
+    address: str = field(VISIBLE, "Its street address.")
+    built_year: int | None = field(VISIBLE, "The year it was completed.")
+
+    @field(VISIBLE, "The community it belongs to.")
+    async def community(self, info: AppInfo) -> OrgUnit | None:
+        unit = await by_id(info.context, OrgUnitModel).load(as_row(self)["unit_id"])
+        return one(OrgUnit, unit)
+
+    @field(VISIBLE, "Its buildings (楼栋).")
+    async def buildings(self, info: AppInfo) -> list[Building]:
+        loader = children_of(info.context, BuildingModel, "estate_id")
+        return rows(Building, await loader.load(as_row(self)["id"]))
+
+    @field(VISIBLE, "Which property companies manage it, over which periods.")
+    async def managements(self, info: AppInfo) -> list[EstateManagement]:
+        loader = children_of(info.context, EstateManagementModel, "estate_id")
+        return rows(EstateManagement, await loader.load(as_row(self)["id"]))
+
+
+@strawberry.type(description="A building of an estate.")
+class Building(Node):
+    name: str = field(VISIBLE, "Its name, e.g. 3幢.")
+    floors: int = field(VISIBLE, "Floors above ground.")
+
+    @field(VISIBLE, "The estate it stands in.")
+    async def estate(self, info: AppInfo) -> Estate | None:
+        found = await by_id(info.context, EstateModel).load(as_row(self)["estate_id"])
+        return one(Estate, found)
+
+    @field(VISIBLE, "Its households that the caller may see.")
+    async def households(self, info: AppInfo) -> list[Household]:
+        loader = children_of(info.context, HouseholdModel, "building_id")
+        return rows(Household, await loader.load(as_row(self)["id"]))
+
+
+@strawberry.type(description="A household (户): a dwelling and the people in it.")
+class Household(Node):
+    address: str = field(VISIBLE, "The dwelling's address.")
+
+    @field(VISIBLE, "The community it belongs to.")
+    async def community(self, info: AppInfo) -> OrgUnit | None:
+        unit = await by_id(info.context, OrgUnitModel).load(as_row(self)["unit_id"])
+        return one(OrgUnit, unit)
+
+    @field(VISIBLE, "The building, in an estate.")
+    async def building(self, info: AppInfo) -> Building | None:
+        building_id = as_row(self)["building_id"]
+        if building_id is None:
+            return None
+        return one(Building, await by_id(info.context, BuildingModel).load(building_id))
+
+    @field(VISIBLE, "Its members that the caller may see.")
+    async def members(
+        self, info: AppInfo
+    ) -> list[Annotated[HouseholdMember, strawberry.lazy("schema.person")]]:
+        from schema.person import HouseholdMember
+
+        loader = children_of(info.context, HouseholdMemberModel, "household_id")
+        return rows(HouseholdMember, await loader.load(as_row(self)["id"]))
+
+
+@strawberry.type(description="An organisation attached to a unit.")
+class Organization(Node):
+    kind: OrganizationKindType = field(VISIBLE, "What it is.")  # type: ignore[valid-type]
+    name: str = field(VISIBLE, "Its registered name.")
+    credit_code: str | None = field(VISIBLE, "The unified social credit code.")
+
+    @field(VISIBLE, "The unit it is attached to.")
+    async def unit(self, info: AppInfo) -> OrgUnit | None:
+        unit = await by_id(info.context, OrgUnitModel).load(as_row(self)["unit_id"])
+        return one(OrgUnit, unit)
+
+    @field(VISIBLE, "For an owners' committee: its estate.")
+    async def estate(self, info: AppInfo) -> Estate | None:
+        estate_id = as_row(self)["estate_id"]
+        if estate_id is None:
+            return None
+        return one(Estate, await by_id(info.context, EstateModel).load(estate_id))
+
+    @field(VISIBLE, "For a property company: the estates it manages or managed.")
+    async def managements(self, info: AppInfo) -> list[EstateManagement]:
+        loader = children_of(info.context, EstateManagementModel, "company_id")
+        return rows(EstateManagement, await loader.load(as_row(self)["id"]))
+
+
+@strawberry.type(description="A property company manages an estate over a period.")
+class EstateManagement:
+    starts_on: date = field(VISIBLE, "The first day.")
+    ends_on: date | None = field(VISIBLE, "The day it ended; null while it lasts.")
+
+    @field(VISIBLE, "The company.")
+    async def company(self, info: AppInfo) -> Organization | None:
+        loader = by_id(info.context, OrganizationModel)
+        return one(Organization, await loader.load(as_row(self)["company_id"]))
+
+    @field(VISIBLE, "The estate.")
+    async def estate(self, info: AppInfo) -> Estate | None:
+        found = await by_id(info.context, EstateModel).load(as_row(self)["estate_id"])
+        return one(Estate, found)
+
+
+for _name, _model in (
+    ("OrgUnit", OrgUnitModel),
+    ("Estate", EstateModel),
+    ("Building", BuildingModel),
+    ("Household", HouseholdModel),
+    ("Organization", OrganizationModel),
+):
+    register_node(_name, _model)
+
+
+async def _unit_path(info: AppInfo, unit_id: strawberry.ID | None) -> str | None:
+    if unit_id is None:
+        return None
+    _, pk = decode_id(unit_id, "OrgUnit")
+    unit = await visible(OrgUnitModel, info.context.caller).get_or_none(id=pk)
+    if unit is None:
+        raise NotFound("No OrgUnit has this id.")
+    return unit.path
+
+
+@strawberry.type
+class OrgQuery:
+    @field(ANYONE, "A unit by id.")
+    async def org_unit(self, info: AppInfo, id: strawberry.ID) -> OrgUnit | None:
+        _, pk = decode_id(id, "OrgUnit")
+        return one(OrgUnit, await by_id(info.context, OrgUnitModel).load(pk))
+
+    @field(ANYONE, "The top units of the tree (those with no parent).")
+    async def org_roots(self, info: AppInfo) -> list[OrgUnit]:
+        found = (
+            await visible(OrgUnitModel, info.context.caller)
+            .filter(parent_id__isnull=True)
+            .order_by("id")
+            .values()
+        )
+        return rows(OrgUnit, found)
+
+    @field(ANYONE, "Units, filtered by level, parent or name.")
+    async def org_units(
+        self,
+        info: AppInfo,
+        level: LevelType | None = None,  # type: ignore[valid-type]
+        parent_id: strawberry.ID | None = None,
+        search: str | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[OrgUnit]:
+        parent = decode_id(parent_id, "OrgUnit")[1] if parent_id else None
+        queryset = org_rules.org_units_query(info.context.caller, level, parent, search)
+        page: Any = await paginate(queryset, first, after)
+        return page  # type: ignore[no-any-return]
+
+    @field(ANYONE, "Estates, all or under one unit.")
+    async def estates(
+        self,
+        info: AppInfo,
+        unit_id: strawberry.ID | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[Estate]:
+        path = await _unit_path(info, unit_id)
+        queryset = org_rules.estates_query(info.context.caller, path)
+        page: Any = await paginate(queryset, first, after)
+        return page  # type: ignore[no-any-return]
+
+    @field(ANYONE, "Organisations, all or under one unit, of one kind or all.")
+    async def organizations(
+        self,
+        info: AppInfo,
+        unit_id: strawberry.ID | None = None,
+        kind: OrganizationKindType | None = None,  # type: ignore[valid-type]
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[Organization]:
+        path = await _unit_path(info, unit_id)
+        queryset = org_rules.organizations_query(info.context.caller, path, kind)
+        page: Any = await paginate(queryset, first, after)
+        return page  # type: ignore[no-any-return]
+
+
+@structural
+@strawberry.type
+class OrgUnitCreatePayload:
+    errors: list[UserErrorType]
+    org_unit: OrgUnit | None
+
+
+@strawberry.input(description="A new unit under an existing one.")
+class OrgUnitCreateInput:
+    parent_id: strawberry.ID
+    name: str
+    code: str
+    kind: CommunityKindType | None = None  # type: ignore[valid-type]
+
+
+@strawberry.type
+class OrgMutation:
+    @field(
+        HasRole(Role.ADMIN, Role.OFFICIAL),
+        "Add a unit one level below `parentId` (officials at or above it).",
+    )
+    async def org_unit_create(
+        self, info: AppInfo, input: OrgUnitCreateInput
+    ) -> OrgUnitCreatePayload:
+        _, parent = decode_id(input.parent_id, "OrgUnit")
+        try:
+            row = await org_rules.create_org_unit(
+                info.context, parent, input.name, input.code, input.kind
+            )
+        except Invalid as invalid:
+            return failed(invalid, "org_unit")  # type: ignore[no-any-return]
+        return payload(org_unit=row)  # type: ignore[no-any-return]
+
+
+@strawberry.type(description="Something changed under a unit.")
+class OrgChange:
+    kind: str = field(VISIBLE, "What changed, e.g. PERSON_CREATED.")
+    subject_type: str = field(VISIBLE, "The type of the changed object.")
+    subject_id: strawberry.ID = field(VISIBLE, "The changed object's global id.")
+    at: datetime = field(VISIBLE, "When it changed.")
+
+    @field(VISIBLE, "The unit where it changed.")
+    async def unit(self, info: AppInfo) -> OrgUnit | None:
+        path: str = as_row(self)["unit_path"]
+        unit_id = int(path.rstrip("/").rsplit("/", 1)[-1])
+        return one(OrgUnit, await by_id(info.context, OrgUnitModel).load(unit_id))
+
+
+@strawberry.type
+class OrgSubscription:
+    @field(
+        STAFF,
+        "Changes under a unit the caller has jurisdiction over.",
+        is_subscription=True,
+    )
+    async def org_changes(
+        self, info: AppInfo, unit_id: strawberry.ID
+    ) -> AsyncGenerator[OrgChange, None]:
+        from resolvers.live import changes_under
+
+        _, pk = decode_id(unit_id, "OrgUnit")
+        async for event in changes_under(info.context, "org", pk):
+            yield {  # type: ignore[misc]
+                "kind": event.kind,
+                "subject_type": event.subject_type,
+                "subject_id": _global(event.subject_type, event.subject_id),
+                "at": event.at,
+                "unit_path": event.unit_path,
+            }
+
+
+def _global(type_name: str, pk: int) -> strawberry.ID:
+    from schema.base import encode_id
+
+    return encode_id(type_name, pk)
