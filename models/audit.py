@@ -19,12 +19,12 @@ class AuditRecord(Model):
     role = fields.CharField(max_length=20, default="")
     action = fields.CharField(max_length=60, db_index=True)
     subject_type = fields.CharField(max_length=40, default="")
-    subject_ids = fields.JSONField(default=list)
+    subject_ids: fields.JSONField[list[Any]] = fields.JSONField(default=list)
     field = fields.CharField(max_length=60, default="")
     outcome = fields.CharEnumField(Outcome, max_length=8)
     client_address = fields.CharField(max_length=64, default="")
     unit_path = fields.CharField(max_length=255, default="", db_index=True)
-    detail = fields.JSONField(default=dict)
+    detail: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         table = "audit_record"

@@ -161,7 +161,7 @@ class AnyOf(Rule):
         flat: list[Rule] = []
         for rule in rules:
             flat.extend(rule.rules if isinstance(rule, AnyOf) else [rule])
-        self.rules = tuple(flat)
+        self.rules: tuple[Rule, ...] = tuple(flat)
 
     def decide(self, caller: Caller) -> Decision:
         decisions = [rule.decide(caller) for rule in self.rules]

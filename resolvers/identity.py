@@ -149,12 +149,12 @@ async def _estates_of(grants: tuple[Grant, ...], day: date) -> frozenset[int]:
         managed = await EstateManagement.filter(
             active_on(day), company_id__in=companies
         ).values_list("estate_id", flat=True)
-        estates.update(int(e) for e in managed)
+        estates.update(int(str(e)) for e in managed)
     if committees:
         own = await Organization.filter(
             id__in=committees, estate_id__isnull=False
         ).values_list("estate_id", flat=True)
-        estates.update(int(e) for e in own if e is not None)
+        estates.update(int(str(e)) for e in own if e is not None)
     return frozenset(estates)
 
 

@@ -65,7 +65,7 @@ def _rule_of(definition: StrawberryObjectDefinition, field: Any) -> Rule | None:
 
 
 def _row_getter(key: str) -> Resolver:
-    def resolve(source: Any, info: GraphQLResolveInfo, **_: Any) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
         if type(source) is dict:
             return source[key]
         return getattr(source, key)
@@ -74,7 +74,7 @@ def _row_getter(key: str) -> Resolver:
 
 
 def _id_getter(type_name: str) -> Resolver:
-    def resolve(source: Any, info: GraphQLResolveInfo, **_: Any) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
         pk = source["id"] if type(source) is dict else source.id
         return encode_id(type_name, pk)
 
@@ -85,7 +85,7 @@ def _guarded_getter(type_name: str, field_name: str, key: str, rule: Rule) -> Re
     mask = rule.mask if isinstance(rule, Sensitive) else None
     sensitive = rule.sensitive
 
-    def resolve(source: Any, info: GraphQLResolveInfo, **_: Any) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
         context: Context = info.context
         decision = decide(context, rule)
         value = source[key] if type(source) is dict else getattr(source, key)
@@ -103,7 +103,7 @@ def _guarded_getter(type_name: str, field_name: str, key: str, rule: Rule) -> Re
 
 
 def _guarded_resolver(inner: Resolver, rule: Rule) -> Resolver:
-    def resolve(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
         context: Context = info.context
         decision = decide(context, rule)
         if decision == Decision.ALLOW or (
@@ -122,7 +122,7 @@ def _refuse(context: Context, field_name: str) -> Exception:
 
 
 def _guarded_root(inner: Resolver, rule: Rule, field_name: str) -> Resolver:
-    def resolve(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
         context: Context = info.context
         if decide(context, rule) != Decision.ALLOW:
             raise _refuse(context, field_name)
@@ -190,7 +190,7 @@ def _graphql_name(field: Any) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _resolve_type(value: Any, info: GraphQLResolveInfo, abstract: Any) -> str:
+def _resolve_type(value: Any, info: GraphQLResolveInfo[Any], abstract: Any) -> str:
     return str(value["__typename"] if type(value) is dict else value.__typename)
 
 
