@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -46,6 +47,7 @@ from resolvers.files import LocalFileStore
 from resolvers.identity import authenticate_bearer
 from resolvers.notify import LogSender, Sender
 from schema.app import build_schema
+from schema.extensions import last_operation_name
 
 __all__ = ["Platform", "create_app"]
 
@@ -56,6 +58,8 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 FRONTENDS = Path(__file__).resolve().parent.parent / "frontends"
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-yunshang-preflight")
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+SUBSCRIPTIONS_OVER_WS = "Subscriptions use the graphql-transport-ws websocket."
 
 
 @dataclass
@@ -78,6 +82,8 @@ class Platform:
             if client_address
             else ANONYMOUS,
             clock=self.clock,
+            upload_max_bytes=self.settings.upload_max_bytes,
+            upload_media_types=self.settings.upload_media_types,
         )
 
 
@@ -156,7 +162,12 @@ async def _read_upload_request(request: Request, settings: Settings) -> dict[str
     length = int(request.headers.get("content-length") or 0)
     if length > settings.upload_max_bytes + 64 * 1024:
         raise RequestError(413, "The upload is too large.")
-    form = await request.form(max_files=10, max_fields=10)
+    try:
+        form = await request.form(max_files=10, max_fields=10)
+    except HTTPException as error:  # Starlette's answer to a malformed body
+        message = f"The multipart body is malformed: {error.detail}"
+        raise RequestError(400, message) from None
+    request.state.form = form  # closed by graphql_http, whatever happens next
     try:
         operations_value = _json_param(str(form.get("operations") or ""), "operations")
         files_map = _json_param(str(form.get("map") or "{}"), "map")
@@ -171,7 +182,6 @@ async def _read_upload_request(request: Request, settings: Settings) -> dict[str
         )
     except KeyError:
         raise RequestError(400, "A file named in `map` is missing.") from None
-    request.state.form = form
     return data
 
 
@@ -207,9 +217,9 @@ def _check_shape(data: Mapping[str, Any]) -> None:
     query = data.get("query")
     if not isinstance(query, str) or not query.strip():
         raise RequestError(400, "The request has no `query` string.")
-    for name in ("variables", "extensions"):
-        if data.get(name) is not None and not isinstance(data.get(name), dict):
-            raise RequestError(400, f"`{name}` must be an object.")
+    for key in ("variables", "extensions"):
+        if data.get(key) is not None and not isinstance(data.get(key), dict):
+            raise RequestError(400, f"`{key}` must be an object.")
     name = data.get("operationName")
     if name is not None and not isinstance(name, str):
         raise RequestError(400, "`operationName` must be a string.")
@@ -234,6 +244,15 @@ async def graphql_http(request: Request) -> Response:
         if GRAPHQL_RESPONSE in request.headers.get("accept", "")
         else JSON
     )
+
+    if request.method not in ("GET", "POST"):
+        _log(None, ANONYMOUS, started, "http_405")
+        return Response(
+            _error_body("Use GET for queries, POST for all.", "METHOD_NOT_ALLOWED"),
+            405,
+            headers={"Allow": "GET, POST"},
+            media_type=media_type,
+        )
 
     if (
         request.method == "GET"
@@ -275,8 +294,15 @@ async def graphql_http(request: Request) -> Response:
             400,
             media_type=media_type,
         )
-    except InvalidOperationTypeError:
-        _log(data.get("operationName"), context.caller, started, "http_405")
+    except InvalidOperationTypeError as error:
+        if error.operation_type == OperationType.SUBSCRIPTION:
+            _log(last_operation_name.get(), context.caller, started, "http_400")
+            return Response(
+                _error_body(SUBSCRIPTIONS_OVER_WS, "BAD_REQUEST"),
+                400,
+                media_type=media_type,
+            )
+        _log(last_operation_name.get(), context.caller, started, "http_405")
         return Response(
             _error_body("Mutations are sent with POST.", "METHOD_NOT_ALLOWED"),
             405,
@@ -304,11 +330,11 @@ async def graphql_http(request: Request) -> Response:
         if not result.errors
         else ("invalid" if isinstance(result, PreExecutionError) else "errors")
     )
-    _log(data.get("operationName"), context.caller, started, outcome)
+    _log(last_operation_name.get(), context.caller, started, outcome)
     return Response(orjson.dumps(_formatted(result)), status, media_type=media_type)
 
 
-class WebSocketGraphQL(GraphQL):  # type: ignore[type-arg]
+class WebSocketGraphQL(GraphQL):
     """GraphQL over graphql-transport-ws; the caller is set at connection init."""
 
     def __init__(self, platform: Platform) -> None:
@@ -325,14 +351,27 @@ class WebSocketGraphQL(GraphQL):  # type: ignore[type-arg]
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
         context = self.platform.context(_address(request))
 
+        from starlette.websockets import WebSocketState
+
         async def close(code: int, reason: str) -> None:
-            await request.close(code=code, reason=reason)
+            # Several streams of one connection may end at once, and the client or
+            # strawberry may have closed it first: close once, quietly.
+            if (
+                request.application_state != WebSocketState.CONNECTED
+                or request.client_state != WebSocketState.CONNECTED
+            ):
+                return
+            try:
+                await request.close(code=code, reason=reason)
+            except (RuntimeError, OSError):
+                logger.debug("websocket already closed")
 
         context.close_connection = close
         return context
 
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
-        params = getattr(context, "connection_params", None) or {}
+        # strawberry puts the connection_init payload on the context first.
+        params = context.connection_params or {}
         authorization = params.get("authorization") or params.get("Authorization")
         if not authorization:
             return None
@@ -355,7 +394,7 @@ async def readyz(request: Request) -> Response:
     try:
         await connections.get("default").execute_query("SELECT 1")
         checks["database"] = True
-    except Exception:  # noqa: BLE001 - any failure means not ready
+    except Exception:  # any failure means not ready
         logger.warning("database not reachable for readiness")
     ready = all(checks.values())
     return JSONResponse({"ready": ready, **checks}, 200 if ready else 503)
@@ -397,7 +436,9 @@ def create_app(
                 await Tortoise.close_connections()
 
     routes: list[Any] = [
-        Route("/graphql", graphql_http, methods=["GET", "POST"]),
+        # Other methods too, so that they get 405 with `Allow: GET, POST` from
+        # graphql_http rather than the static mount's `Allow: GET, HEAD`.
+        Route("/graphql", graphql_http, methods=HTTP_METHODS),
         WebSocketRoute("/graphql", WebSocketGraphQL(platform)),
         Route("/healthz", healthz),
         Route("/readyz", readyz),

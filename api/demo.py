@@ -307,112 +307,33 @@ _PLACE_FIRST = (
 _PLACE_SECOND = "头底岙垟山湖桥塘浦溪坑田湾屿岭源里园庄埭港门洲坪坦岩林口渡岗"
 _URBAN_SECOND = "华安兴和康园景阳光明苑城湖江桥港新乐悦"
 
-_ESTATE_WORDS = (
-    "锦绣",
-    "翠湖",
-    "阳光",
-    "金色",
-    "东方",
-    "瓯江",
-    "滨江",
-    "明珠",
-    "春晖",
-    "丽景",
-    "海棠",
-    "紫荆",
-    "香樟",
-    "银杏",
-    "桂花",
-    "翡翠",
-    "水岸",
-    "星河",
-    "云锦",
-    "清风",
-    "晨曦",
-    "景湖",
-    "幸福",
-    "和平",
-    "安康",
-    "瑞丰",
-    "嘉禾",
-    "御景",
-    "泰和",
-    "新城",
-    "江南",
-    "南湖",
-    "聚福",
-    "万福",
-    "鸿运",
-    "书香",
-    "怡和",
-    "雅居",
-    "惠民",
-    "春江",
-    "秋实",
-    "碧水",
-    "绿洲",
-    "金桥",
-    "银河",
-    "天河",
-    "梧桐",
-    "紫薇",
-    "枫林",
-    "松涛",
-    "荷塘",
-    "雁荡",
-    "塘河",
-    "月湖",
+
+def _pairs(text: str) -> tuple[str, ...]:
+    # Word lists of two-character words are written as one run of characters.
+    return tuple(text[i : i + 2] for i in range(0, len(text), 2))
+
+
+_ESTATE_WORDS = _pairs(
+    "锦绣翠湖阳光金色东方瓯江滨江明珠春晖丽景海棠紫荆香樟银杏桂花翡翠水岸星河云锦清风"
+    "晨曦景湖幸福和平安康瑞丰嘉禾御景泰和新城江南南湖聚福万福鸿运书香怡和雅居惠民春江"
+    "秋实碧水绿洲金桥银河天河梧桐紫薇枫林松涛荷塘雁荡塘河月湖"
 )
 _ESTATE_SUFFIXES = (
-    "花园",
+    *_pairs("花园家园小区公寓华府名邸华庭新村锦园雅苑嘉园公馆佳苑"),
     "苑",
-    "家园",
-    "小区",
-    "公寓",
-    "华府",
-    "名邸",
-    "华庭",
-    "新村",
-    "锦园",
-    "雅苑",
-    "嘉园",
     "府",
     "湾",
-    "公馆",
-    "佳苑",
 )
 
-_COMPANY_WORDS = (
-    "瓯悦",
-    "锦程",
-    "恒安",
-    "嘉和",
-    "瑞丰",
-    "安居",
-    "宜嘉",
-    "鸿福",
-    "东瓯",
-    "华庭",
-    "诚信",
-    "天和",
-    "民安",
-    "欣家",
-    "永宁",
-    "康泰",
-    "悦居",
-    "佳宁",
-    "和润",
-    "福源",
-    "盛世",
-    "安邦",
-    "金瓯",
-    "益家",
-    "乐邻",
-    "城安",
-    "汇丰",
-    "泰和",
-    "邻里",
-    "众诚",
+_COMPANY_WORDS = _pairs(
+    "瓯悦锦程恒安嘉和瑞丰安居宜嘉鸿福东瓯华庭诚信天和民安欣家永宁康泰悦居佳宁和润福源"
+    "盛世安邦金瓯益家乐邻城安汇丰泰和邻里众诚"
+)
+
+# Mobile network prefixes in use.
+_MOBILE_PREFIXES = tuple(
+    f"1{n}"
+    for n in (*range(30, 40), *range(50, 60), 66, 76, 77, 78, *range(80, 90), 98)
 )
 
 _GRID_NAMES = ("第一网格", "第二网格", "第三网格", "第四网格")
@@ -670,6 +591,7 @@ class _Generator:
 
     def __init__(self, scale: _Scale, seed: int, password_hash: str) -> None:
         self.scale = scale
+        self.seed = seed
         self.rng = random.Random(seed)
         self.password_hash = password_hash
         self.rows = _Rows()
@@ -717,8 +639,7 @@ class _Generator:
     def phone(self) -> str:
         while True:
             number = (
-                f"1{self.rng.choice('3456789')}{self.rng.randrange(10)}"
-                f"{self.rng.randrange(10**8):08d}"
+                f"{self.rng.choice(_MOBILE_PREFIXES)}{self.rng.randrange(10**8):08d}"
             )
             # The demo accounts own 1390000xxxx.
             if number not in self.phones and not number.startswith("1390000"):
@@ -819,11 +740,11 @@ class _Generator:
         person: Person,
         role: Role,
         unit: OrgUnit,
+        starts_on: date,
         organization: Organization | None = None,
         title: str = "",
-        starts_on: date | None = None,
     ) -> RoleAssignment:
-        starts_at = _at(starts_on or self.past_day(30, 3000))
+        starts_at = _at(starts_on)
         assignment = RoleAssignment(
             id=len(self.rows.assignments) + 1,
             person_id=person.id,
@@ -854,8 +775,34 @@ class _Generator:
                 gender = _DEMO_GENDERS[account.phone]
             else:
                 gender = "M" if self.rng.random() < 0.55 else "F"
-            person = self.person(gender, self.rng.randint(26, 58), account)
-            self.assign(person, role, unit, organization, title)
+            age = self.rng.randint(26, 58)
+            person = self.person(gender, age, account)
+            # In office for up to eight years, and not before 22.
+            starts_on = self.past_day(30, min(3000, (age - 22) * 365))
+            self.assign(person, role, unit, starts_on, organization, title)
+
+    def estate(self, community: OrgUnit, name: str) -> Estate:
+        rng = self.rng
+        road = f"{rng.choice(_ESTATE_WORDS)}路"
+        estate = Estate(
+            id=len(self.rows.estates) + 1,
+            unit_id=community.id,
+            unit_path=community.path,
+            name=name,
+            address=f"{road}{rng.randint(1, 399)}号",
+            built_year=rng.randint(1995, 2022),
+            created_at=_CREATED_AT,
+        )
+        self.rows.estates.append(estate)
+        return estate
+
+    def owners_committee(self, community: OrgUnit, estate: Estate) -> Organization:
+        return self.organization(
+            OrganizationKind.OWNERS_COMMITTEE,
+            f"{estate.name}业主委员会",
+            community,
+            estate,
+        )
 
     def household(
         self, community: OrgUnit, address: str, building: Building | None = None
@@ -899,16 +846,18 @@ class _Generator:
         community: OrgUnit,
         is_owned: bool,
         account: DemoAccount | None = None,
-    ) -> Person:
-        """Registers a family in the household; returns its householder."""
+    ) -> tuple[Person, date]:
+        """Registers a family in the household; returns its head and move-in day."""
         if account is not None:
             head_gender = _DEMO_GENDERS[account.phone]
         else:
             head_gender = "M" if self.rng.random() < 0.7 else "F"
-        moved_in = self.past_day(90, 20 * 365)
+        family = self.family(head_gender)
+        head_age = family[0][2]
+        moved_in = self.past_day(90, max(90, min(20, head_age - 18) * 365))
 
-        householder: Person | None = None
-        for relation, gender, age in self.family(head_gender):
+        people: list[Person] = []
+        for relation, gender, age in family:
             is_head = relation == "户主"
             person = self.person(gender, age, account if is_head else None)
             starts_on = max(moved_in, person.birth_date or moved_in)
@@ -924,11 +873,9 @@ class _Generator:
                     ends_on=None,
                 )
             )
-            self.assign(person, Role.RESIDENT, community, starts_on=starts_on)
-            householder = householder or person
-
-        assert householder is not None  # a family always has its householder
-        return householder
+            self.assign(person, Role.RESIDENT, community, starts_on)
+            people.append(person)
+        return people[0], moved_in
 
     # -- the hierarchy --
 
@@ -943,7 +890,6 @@ class _Generator:
 
         for city_code, city_name, districts in _ZHEJIANG:
             city = self.unit(province, Level.CITY, city_name, f"{city_code}00")
-            self.region = city_code + districts[:2]
             for entry in districts.split():
                 code, district_name = city_code + entry[:2], entry[2:]
                 if code == _OUHAI_CODE:
@@ -952,8 +898,15 @@ class _Generator:
                     self.build_outline_district(city, code, district_name)
         return self.rows
 
+    def start_district(self, code: str) -> None:
+        # A generator per district, so Ouhai comes out alike at every scale.
+        self.rng = random.Random(f"{self.seed}/{code}")
+        self.region = code
+        self.place_names = set()
+        self.estate_names = set()
+
     def build_ouhai(self, city: OrgUnit) -> None:
-        self.region = _OUHAI_CODE
+        self.start_district(_OUHAI_CODE)
         self.place_names = {n.name for ns in _NAMED_COMMUNITIES.values() for n in ns}
         self.estate_names = {
             e for ns in _NAMED_COMMUNITIES.values() for n in ns for e in n.estates
@@ -961,7 +914,7 @@ class _Generator:
         district = self.unit(city, Level.DISTRICT, "瓯海区", _OUHAI_CODE)
 
         self.staff(
-            Role.OFFICIAL, district, ("副区长", "区委组织部副部长", "区民政局局长")
+            Role.OFFICIAL, district, ("副区长", "区委组织部副部长", "区委办公室干部")
         )
         for name, titles in _DEPARTMENTS:
             department = self.organization(
@@ -983,10 +936,10 @@ class _Generator:
                 plan.name,
                 f"{_OUHAI_CODE}{plan.number:03d}",
             )
-            titles = ("党工委书记", "办事处主任", "副主任", "工作人员")
+            ranks = ("党工委书记", "办事处主任", "副主任", "工作人员")
             if plan.name.endswith("镇"):
-                titles = ("党委书记", "镇长", "副镇长", "工作人员")
-            self.staff(Role.OFFICIAL, subdistrict, titles[: self.rng.randint(2, 4)])
+                ranks = ("党委书记", "镇长", "副镇长", "工作人员")
+            self.staff(Role.OFFICIAL, subdistrict, ranks[: self.rng.randint(2, 4)])
             for community in self.build_communities(subdistrict, plan, urban_estates):
                 named[community.name] = community
 
@@ -1095,7 +1048,9 @@ class _Generator:
         if not is_urban:
             self.build_village(community, occupancy)
             return
-        estates = [(name, self.scale.pilot_estates[name]) for name in plan.estates]
+        estates: list[tuple[str, tuple[int, int, int] | None]] = [
+            (name, self.scale.pilot_estates[name]) for name in plan.estates
+        ]
         extra = (
             self.scale.pilot_extra_estates
             if pilot
@@ -1127,17 +1082,7 @@ class _Generator:
         occupancy: float,
     ) -> Estate:
         rng = self.rng
-        built_year = rng.randint(1995, 2022)
-        estate = Estate(
-            id=len(self.rows.estates) + 1,
-            unit_id=community.id,
-            unit_path=community.path,
-            name=name,
-            address=f"瓯海区{rng.choice(_ESTATE_WORDS)}路{rng.randint(1, 399)}号",
-            built_year=built_year,
-            created_at=_CREATED_AT,
-        )
-        self.rows.estates.append(estate)
+        estate = self.estate(community, name)
 
         households: list[Household] = []
         building_count = size[0] if size else self.between(self.scale.buildings)
@@ -1187,12 +1132,7 @@ class _Generator:
 
         Returns the ids of the members' households, which this populates.
         """
-        committee = self.organization(
-            OrganizationKind.OWNERS_COMMITTEE,
-            f"{estate.name}业主委员会",
-            community,
-            estate,
-        )
+        committee = self.owners_committee(community, estate)
         account = _ACCOUNTS_BY_PLACE.get((Role.OWNERS_COMMITTEE, committee.name))
         chosen = [h for h in households if h.address in _COMMITTEE_HOMES]
         # Other demo accounts' homes stay free for them.
@@ -1201,10 +1141,13 @@ class _Generator:
 
         for index, household in enumerate(chosen):
             title = ("主任", "副主任")[index] if index < 2 else "委员"
-            member = self.populate(
+            member, moved_in = self.populate(
                 household, community, True, account if index == 0 else None
             )
-            self.assign(member, Role.OWNERS_COMMITTEE, community, committee, title)
+            starts_on = max(moved_in, self.past_day(30, 5 * 365))
+            self.assign(
+                member, Role.OWNERS_COMMITTEE, community, starts_on, committee, title
+            )
         return {household.id for household in chosen}
 
     def manage_estates(
@@ -1223,11 +1166,16 @@ class _Generator:
 
         for estate in estates:
             company = current[estate.id]
-            starts_on = self.past_day(200, 3000)
-            replaced = estate.name == "望湖锦苑" or rng.random() < 0.12
-            if replaced and len(companies) > 1:
+            handed_over = date(estate.built_year or 2010, 7, 1)
+            age = (REFERENCE_DATE - handed_over).days
+            # The developer's company from the handover; for some, a company the
+            # owners chose later.
+            if (estate.name == "望湖锦苑" or rng.random() < 0.12) and age > 800:
+                starts_on = self.past_day(150, age - 400)
                 earlier = rng.choice([c for c in companies if c is not company])
-                self.manage(earlier, estate, self.past_day(3100, 6000), starts_on)
+                self.manage(earlier, estate, handed_over, starts_on)
+            else:
+                starts_on = handed_over
             self.manage(company, estate, starts_on, None)
 
     def manage(
@@ -1250,10 +1198,8 @@ class _Generator:
     # -- the rest of the province: units, estates, organisations, few people --
 
     def build_outline_district(self, city: OrgUnit, code: str, name: str) -> None:
+        self.start_district(code)
         rng = self.rng
-        self.region = code
-        self.place_names = set()
-        self.estate_names = set()
         district = self.unit(city, Level.DISTRICT, name, code)
         self.staff(Role.OFFICIAL, district, ("区委副书记",))
         short = name[:2]
@@ -1320,21 +1266,8 @@ class _Generator:
 
         estates = []
         for _ in range(self.between(self.scale.estates)):
-            estate = Estate(
-                id=len(self.rows.estates) + 1,
-                unit_id=community.id,
-                unit_path=community.path,
-                name=self.estate_name(),
-                built_year=rng.randint(1995, 2022),
-                created_at=_CREATED_AT,
-            )
-            self.rows.estates.append(estate)
-            self.organization(
-                OrganizationKind.OWNERS_COMMITTEE,
-                f"{estate.name}业主委员会",
-                community,
-                estate,
-            )
+            estate = self.estate(community, self.estate_name())
+            self.owners_committee(community, estate)
             estates.append(estate)
         return estates
 

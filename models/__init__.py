@@ -1,9 +1,9 @@
 """Tortoise models, one module per domain. Imports nothing of the project above."""
 
 from models.audit import AuditRecord
+from models.enums import Outcome
 from models.file import StoredFile
 from models.identity import ApiToken, LoginFailure, OneTimeCode, RefreshToken
-from models.enums import Outcome
 from models.org import (
     Building,
     CommunityKind,
@@ -48,6 +48,7 @@ __all__ = [
     "OrgUnit",
     "Organization",
     "OrganizationKind",
+    "Outcome",
     "Person",
     "RefreshToken",
     "Role",

@@ -67,7 +67,7 @@ class Caller:
         return tuple(g.unit_path for g in self.grants if g.role in roles)
 
     def covers(self, path: str | None, roles: frozenset[Role] = STAFF_ROLES) -> bool:
-        """Whether ``path`` lies in a subtree where the caller holds one of ``roles``."""
+        """Whether ``path`` is under a unit where the caller holds one of ``roles``."""
         if path is None:
             return False
         return any(path.startswith(g.unit_path) for g in self.grants if g.role in roles)

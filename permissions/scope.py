@@ -8,7 +8,7 @@ change, subscriptions and exports alike.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import reduce
 from operator import or_
 from typing import Any, TypeVar
@@ -47,18 +47,18 @@ def paths_q(paths: Iterable[str], key: str = "unit_path") -> Q | None:
 
 
 def active_on(day: date, start: str = "starts_on", end: str = "ends_on") -> Q:
-    return Q(**{f"{start}__lte": day}) & (
-        Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gt": day})
-    )
+    began: dict[str, Any] = {f"{start}__lte": day}
+    open_ended: dict[str, Any] = {f"{end}__isnull": True}
+    not_yet_ended: dict[str, Any] = {f"{end}__gt": day}
+    return Q(**began) & (Q(**open_ended) | Q(**not_yet_ended))
 
 
 def _nothing(model: type[M]) -> QuerySet[M]:
     return model.filter(id__in=[])
 
 
-def _staff_subtree(model: type[M], caller: Caller, key: str = "unit_path") -> Q | None:
-    if caller.is_admin:
-        return Q()
+def _staff_subtree(caller: Caller, key: str = "unit_path") -> Q | None:
+    """Rows under a unit where the caller is staff; admins are handled before."""
     return paths_q(caller.paths(STAFF_ROLES), key)
 
 
@@ -70,8 +70,10 @@ def _public(model: type[M]) -> Scope:
 
 
 def _households(caller: Caller) -> QuerySet[Household]:
+    if caller.is_admin:
+        return Household.all()
     terms: list[Q] = []
-    staff = _staff_subtree(Household, caller)
+    staff = _staff_subtree(caller)
     if staff is not None:
         terms.append(staff)
     if caller.person_id is not None:
@@ -94,7 +96,13 @@ def _people(caller: Caller) -> QuerySet[Person]:
         assert where is not None
         today = date.today()
         members = HouseholdMember.filter(where, active_on(today)).values("person_id")
-        holders = RoleAssignment.filter(where).values("person_id")
+        # Only roles not yet ended: a post held here long ago must not keep the
+        # holder (their phone, ID number, ...) in view after they have left, as
+        # memberships above end with the household. The ended assignments stay
+        # visible as history (``RoleAssignment`` rows), their holder does not.
+        now = datetime.now(UTC)
+        lasting = Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+        holders = RoleAssignment.filter(where, lasting).values("person_id")
         terms.append(Q(id__in=Subquery(members)) | Q(id__in=Subquery(holders)))
     if caller.person_id is not None:
         terms.append(Q(id=caller.person_id))
@@ -105,8 +113,10 @@ def _people(caller: Caller) -> QuerySet[Person]:
 
 def _by_path_or_own(model: type[M]) -> Scope:
     def scope(caller: Caller) -> QuerySet[M]:
+        if caller.is_admin:
+            return model.all()
         terms: list[Q] = []
-        staff = _staff_subtree(model, caller)
+        staff = _staff_subtree(caller)
         if staff is not None:
             terms.append(staff)
         if caller.person_id is not None:
@@ -130,8 +140,10 @@ def _audit(caller: Caller) -> QuerySet[AuditRecord]:
 
 
 def _files(caller: Caller) -> QuerySet[StoredFile]:
+    if caller.is_admin:
+        return StoredFile.all()
     terms: list[Q] = []
-    staff = _staff_subtree(StoredFile, caller)
+    staff = _staff_subtree(caller)
     if staff is not None:
         terms.append(staff)
     if caller.person_id is not None:
@@ -161,7 +173,7 @@ SCOPES: dict[type[Model], Scope] = {
 
 
 def visible(model: type[M], caller: Caller) -> QuerySet[M]:
-    """The rows of ``model`` that ``caller`` may see; a model with no scope is an error."""
+    """The rows of ``model`` that ``caller`` may see; a model with no scope raises."""
     try:
         scope = SCOPES[model]
     except KeyError:

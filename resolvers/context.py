@@ -22,6 +22,17 @@ if TYPE_CHECKING:
 __all__ = ["Clock", "Context", "utcnow"]
 
 Clock = Callable[[], datetime]
+# What uploads may be when the app says nothing else (api.settings has the same).
+UPLOAD_MEDIA_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "text/csv",
+    }
+)
 
 
 def utcnow() -> datetime:
@@ -36,8 +47,13 @@ class Context:
     sender: Sender
     caller: Caller = ANONYMOUS
     clock: Clock = utcnow
+    # Upload limits (the app sets them from its settings).
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_media_types: frozenset[str] = UPLOAD_MEDIA_TYPES
     # On a websocket: closes the connection (code, reason), e.g. when a token ends.
     close_connection: Callable[[int, str], Awaitable[None]] | None = None
+    # On a websocket: the payload of connection_init (strawberry sets it there).
+    connection_params: dict[str, Any] | None = None
     # Settled per operation: rule decisions, loaders, sensitive values revealed.
     decisions: dict[int, int] = field(default_factory=dict)
     loaders: dict[Any, Any] = field(default_factory=dict)

@@ -252,14 +252,13 @@ async def authenticate_api_token(
         client_address=client_address,
         unit_path=organization.unit_path,
     )
-    caller = Caller(
+    return Caller(
         token_id=token.id,
         grants=(grant,),
         estate_ids=estates,
         client_address=client_address,
         expires_at=token.expires_at,
     )
-    return caller
 
 
 # -- people ---------------------------------------------------------------------

@@ -66,29 +66,54 @@ def _may_grant(caller: Caller, role: Role, unit: OrgUnit) -> bool:
     return is_strictly_above(caller, unit.path, grantors)
 
 
+def _may_grant_through(caller: Caller, role: Role, organization: Organization) -> bool:
+    """A role held through an organisation is granted by whoever is over it.
+
+    Admins, or a granting role at the organisation's unit or above it (a cadre
+    for the owners' committees of their community); never from beside it.
+    """
+    grantors = GRANTORS[role] | (
+        frozenset({Role.CADRE}) if role == Role.OWNERS_COMMITTEE else frozenset()
+    )
+    return caller.is_admin or caller.covers(organization.unit_path, grantors)
+
+
 async def _check_grant(
     context: Context, role: Role, unit_id: int, organization_id: int | None
 ) -> tuple[OrgUnit, Organization | None, list[UserError]]:
     unit = await visible(OrgUnit, context.caller).get_or_none(id=unit_id)
     if unit is None:
         raise NotFound("No such unit.")
-    if not _may_grant(context.caller, role, unit):
-        raise Forbidden(f"You may not grant {role.value} at this unit.")
 
     errors: list[UserError] = []
     organization = None
     wanted = ORGANIZATION_ROLES.get(role)
     if organization_id is not None:
         organization = await Organization.get_or_none(id=organization_id)
-    if wanted is not None and (organization is None or organization.kind != wanted):
-        errors.append(
-            UserError(
-                "organizationId",
-                f"{role.value} is held through a {wanted.value} organisation.",
-                "ORGANIZATION_REQUIRED",
+    if wanted is not None:
+        if organization is None or organization.kind != wanted:
+            errors.append(
+                UserError(
+                    "organizationId",
+                    f"{role.value} is held through a {wanted.value} organisation.",
+                    "ORGANIZATION_REQUIRED",
+                )
             )
-        )
-    elif wanted is None and organization_id is not None and organization is None:
+        elif not _may_grant_through(context.caller, role, organization):
+            raise Forbidden(f"You may not grant {role.value} in this organisation.")
+        elif organization.unit_id != unit.id:
+            errors.append(
+                UserError(
+                    "unitId",
+                    "The role is held at the organisation's own unit.",
+                    "UNIT_NOT_THE_ORGANIZATIONS",
+                )
+            )
+        return unit, organization, errors
+
+    if not _may_grant(context.caller, role, unit):
+        raise Forbidden(f"You may not grant {role.value} at this unit.")
+    if organization_id is not None and organization is None:
         errors.append(
             UserError("organizationId", "No such organisation.", "NO_ORGANIZATION")
         )
@@ -240,7 +265,17 @@ async def revoke_role(context: Context, assignment_id: int) -> dict[str, Any]:
     if assignment is None:
         raise NotFound("No such role assignment.")
     unit = await OrgUnit.get(id=assignment.unit_id)
-    if not _may_grant(context.caller, assignment.role, unit):
+    organization = (
+        await Organization.get(id=assignment.organization_id)
+        if assignment.organization_id is not None
+        else None
+    )
+    allowed = (
+        _may_grant_through(context.caller, assignment.role, organization)
+        if organization is not None and assignment.role in ORGANIZATION_ROLES
+        else _may_grant(context.caller, assignment.role, unit)
+    )
+    if not allowed:
         raise Forbidden("You may not end this role.")
     now = context.clock()
     if assignment.ends_at is not None and assignment.ends_at <= now:

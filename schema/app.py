@@ -4,16 +4,17 @@ subscriptions, the limits and caches, then the rules of every field."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
+    max_aliases,
+    query_depth_limiter,
 )
 from strawberry.schema.config import StrawberryConfig
 
@@ -25,6 +26,7 @@ from schema.extensions import (
     limit_directives,
     limit_field_repeats,
 )
+from schema.file import FileMutation, FileQuery
 from schema.governance import govern
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.node import NodeQuery
@@ -35,12 +37,12 @@ __all__ = ["Limits", "build_schema"]
 
 
 @strawberry.type(description="Reads.")
-class Query(NodeQuery, OrgQuery, PersonQuery, IdentityQuery, AuditQuery):
+class Query(NodeQuery, OrgQuery, PersonQuery, IdentityQuery, AuditQuery, FileQuery):
     pass
 
 
 @strawberry.type(description="Writes: each returns its user errors as data.")
-class Mutation(OrgMutation, PersonMutation, IdentityMutation):
+class Mutation(OrgMutation, PersonMutation, IdentityMutation, FileMutation):
     pass
 
 
@@ -59,27 +61,36 @@ class Limits:
     development: bool = False
 
 
+class Schema(strawberry.Schema):
+    """Errors are coded and logged by ``CodedErrors``: denials are not faults, and
+    an unexpected error is logged there once, with its traceback."""
+
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        return None
+
+
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits()
+    # The rule classes are made once: the validation cache keys on them, and an
+    # extension instance must never be shared between requests (strawberry #3172).
+    rules = [
+        limit_directives(limits.max_directives),
+        limit_field_repeats(limits.max_field_repeats),
+        query_depth_limiter.create_validator(limits.max_depth, None),
+        max_aliases.create_validator(limits.max_aliases),
+    ]
     extensions: list[object] = [
         FreshOperation,
         CodedErrors,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         ParserCache,
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        lambda: AddValidationRules(
-            [
-                limit_directives(limits.max_directives),
-                limit_field_repeats(limits.max_field_repeats),
-            ]
-        ),
+        lambda: AddValidationRules(rules),
         ValidationCache,
         AuditReveals,
     ]
     if not limits.development:
         extensions.append(DisableIntrospection)
-    schema = strawberry.Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

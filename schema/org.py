@@ -1,4 +1,5 @@
-"""The org hierarchy in the schema: units, estates, buildings, households, organisations."""
+"""The org hierarchy in the schema: units, estates, buildings, households and
+organisations."""
 
 from __future__ import annotations
 

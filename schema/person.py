@@ -7,8 +7,8 @@ from typing import Any
 
 import strawberry
 
-from models import HouseholdMember as HouseholdMemberModel
 from models import Household as HouseholdModel
+from models import HouseholdMember as HouseholdMemberModel
 from models import Organization as OrganizationModel
 from models import OrgUnit as OrgUnitModel
 from models import Person as PersonModel

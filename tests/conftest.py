@@ -23,6 +23,11 @@ from tortoise.contrib.test import truncate_all_models
 from tortoise.migrations.api.migrate import migrate
 
 from api.db import tortoise_config
+from resolvers.passwords import configure_hasher
+
+# Argon2 at its production cost is a tenth of a second per sign-in, by design; the
+# suite signs in thousands of times, so it hashes with the cheapest parameters.
+configure_hasher(time_cost=1, memory_cost=1024)
 
 BASE_URL = os.environ.get("DATABASE_URL", "")
 
@@ -34,7 +39,7 @@ def _is_postgres(url: str) -> bool:
 async def _create_pg_database(url: str) -> str:
     parts = urlsplit(url)
     name = f"yunshang_test_{uuid.uuid4().hex[:10]}"
-    admin = urlunsplit((("postgresql",) + tuple(parts[1:2]) + ("/postgres", "", "")))
+    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
     connection = await asyncpg.connect(admin)
     try:
         await connection.execute(f'CREATE DATABASE "{name}"')

@@ -2,7 +2,9 @@ from typing import Any
 
 from tests.conftest import Client
 
-VIEWER = "{ viewer { isSignedIn grants { role unit { name } } person { name phone idNumber } } }"
+VIEWER = """
+{ viewer { isSignedIn grants { role unit { name } } person { name phone idNumber } } }
+"""
 
 
 async def test_a_cadre_signs_in_and_sees_their_record(login: Any) -> None:

@@ -105,9 +105,7 @@ async def build_world() -> World:
     a1 = await _unit(
         world, "A1", "甲一社区", Level.COMMUNITY, sub_a, CommunityKind.URBAN
     )
-    a2 = await _unit(
-        world, "A2", "甲二村", Level.COMMUNITY, sub_a, CommunityKind.VILLAGE
-    )
+    await _unit(world, "A2", "甲二村", Level.COMMUNITY, sub_a, CommunityKind.VILLAGE)
     b1 = await _unit(
         world, "B1", "乙一社区", Level.COMMUNITY, sub_b, CommunityKind.URBAN
     )
