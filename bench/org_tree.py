@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import io
 import os
 import pstats
@@ -42,9 +43,11 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import asyncpg
 import httpx
 import orjson
 
@@ -494,6 +497,44 @@ def _py_spy(py_spy: str, pid: int, seconds: float, out: Path, native: bool) -> s
     return "\n".join(lines)
 
 
+async def _gc_share(http: httpx.AsyncClient, body: bytes, concurrency: int) -> str:
+    """In-process, batches of concurrent requests: how much of the time is GC."""
+    spent = [0.0]
+    collections: Counter[int] = Counter()
+    started_at = [0.0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started_at[0] = time.perf_counter()
+        else:
+            spent[0] += time.perf_counter() - started_at[0]
+            collections[info["generation"]] += 1
+
+    headers = {"content-type": "application/json"}
+    batches = 3
+    gc.callbacks.append(callback)
+    try:
+        started = time.perf_counter()
+        for _ in range(batches):
+            await asyncio.gather(
+                *(
+                    http.post("/graphql", content=body, headers=headers)
+                    for _ in range(concurrency)
+                )
+            )
+        elapsed = time.perf_counter() - started
+    finally:
+        gc.callbacks.remove(callback)
+    requests = batches * concurrency
+    return (
+        f"in-process, {batches} batches of {concurrency} concurrent requests: "
+        f"{1000 * elapsed / requests:.1f} ms per request, "
+        f"{100 * spent[0] / elapsed:.0f}% of the time in garbage collection "
+        f"(collections of generation 0/1/2: {collections[0]}/{collections[1]}/"
+        f"{collections[2]})"
+    )
+
+
 async def _cprofile(http: httpx.AsyncClient, body: bytes, requests: int) -> str:
     profile = cProfile.Profile()
     profile.enable()
@@ -506,6 +547,41 @@ async def _cprofile(http: httpx.AsyncClient, body: bytes, requests: int) -> str:
     stats = pstats.Stats(profile, stream=text)
     stats.sort_stats("tottime").print_stats(25)
     return text.getvalue()
+
+
+async def _committed(database_url: str) -> int:
+    parts = urlsplit(database_url)
+    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    connection = await asyncpg.connect(admin)
+    try:
+        value: int = await connection.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = $1",
+            parts.path.lstrip("/"),
+        )
+        return value
+    finally:
+        await connection.close()
+
+
+async def _server_transactions(
+    database_url: str, worker: Worker, body: bytes, requests: int = 50
+) -> float:
+    """Transactions PostgreSQL committed per request: each statement sent outside
+    a transaction, and each pool reset on release, is one. Counted on the server,
+    so it sees what no hook in the client does."""
+    # A backend flushes its statistics at the end of a transaction at most once a
+    # second, else when it has been idle for 10 s (PostgreSQL 15).
+    settle = 11.0
+    await asyncio.sleep(settle)
+    before = await _committed(database_url)
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        for _ in range(requests):
+            response = await client.post(
+                worker.url, content=body, headers={"content-type": "application/json"}
+            )
+            response.raise_for_status()
+    await asyncio.sleep(settle)
+    return (await _committed(database_url) - before) / requests
 
 
 # -- the benchmark --------------------------------------------------------------------
@@ -535,6 +611,8 @@ class Figures:
     rss: dict[str, tuple[int, int, int, int, int]] = field(default_factory=dict)
     profile: str = ""
     loadavg: tuple[str, str] = ("", "")
+    # PostgreSQL: transactions the server committed per request, by worker.
+    server_transactions: dict[str, float] = field(default_factory=dict)
 
 
 async def _prepare(
@@ -573,8 +651,9 @@ async def _prepare(
         expected = response.json()
         if response.status_code != 200 or "errors" in expected:
             raise SystemExit(f"the query failed in-process: {response.text[:1000]}")
+        profile = await _gc_share(http, body, args.connections)
         if args.cprofile:
-            profile = await _cprofile(http, body, args.cprofile)
+            profile += "\n\n" + await _cprofile(http, body, args.cprofile)
     return body, expected, statements, texts, profile
 
 
@@ -615,6 +694,11 @@ async def _benchmark(args: argparse.Namespace) -> Figures:
                     f"{figures.same_bytes}; {figures.body_bytes} bytes",
                     flush=True,
                 )
+                if is_postgres(database):
+                    for worker in (graphql, limit):
+                        figures.server_transactions[
+                            worker.name
+                        ] = await _server_transactions(database, worker, body)
                 before = _loadavg()
                 for number in range(1, args.rounds + 1):
                     for worker in (graphql, limit):
@@ -646,14 +730,19 @@ async def _benchmark(args: argparse.Namespace) -> Figures:
                         _load(
                             graphql,
                             argparse.Namespace(
-                                **{**vars(args), "warmup": 1, "duration": 12}
+                                **{
+                                    **vars(args),
+                                    "warmup": 1,
+                                    "duration": 12,
+                                    "wait_quiet": 0,
+                                }
                             ),
                             body,
                             folder,
                         )
                     )
                     await asyncio.sleep(2)
-                    figures.profile += await asyncio.to_thread(
+                    figures.profile += "\n\n" + await asyncio.to_thread(
                         _py_spy, args.py_spy, graphql.pid, 8, out, args.native
                     )
                     await load
@@ -747,6 +836,11 @@ def _report(figures: Figures, args: argparse.Namespace) -> None:
     if args.verbose:
         for text in figures.statement_text:
             print("  ", text[:200])
+    for name, count in figures.server_transactions.items():
+        print(
+            f"PostgreSQL committed {count:.2f} transactions per request of {name} "
+            "(statements and pool resets, counted on the server)"
+        )
     if figures.profile:
         print()
         print(figures.profile)
