@@ -17,7 +17,8 @@ rule declared with ``schema.base.field`` (or the type's ``structural`` default) 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from inspect import isawaitable
 from typing import Any
 
 import strawberry
@@ -34,6 +35,8 @@ from permissions.errors import Forbidden, Unauthenticated
 from permissions.rules import VISIBLE, Decision, Rule, Sensitive
 from resolvers.context import Context
 from schema.base import RULE, encode_id
+from schema.execution import PLAIN
+from schema.relations import RELATION, Relation, prefetch, resolve_relation
 
 __all__ = ["SchemaRuleError", "govern"]
 
@@ -64,29 +67,38 @@ def _rule_of(definition: StrawberryObjectDefinition, field: Any) -> Rule | None:
     return rule
 
 
-def _row_getter(key: str) -> Resolver:
+def _plain(read: Callable[[Any, Context], Any]) -> Resolver:
+    """A resolver that only reads the row; the fast executor calls ``read`` itself."""
+
     def resolve(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
+        return read(source, info.context)
+
+    setattr(resolve, PLAIN, read)
+    return resolve
+
+
+def _row_getter(key: str) -> Resolver:
+    def read(source: Any, context: Context) -> Any:
         if type(source) is dict:
             return source[key]
         return getattr(source, key)
 
-    return resolve
+    return _plain(read)
 
 
 def _id_getter(type_name: str) -> Resolver:
-    def resolve(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
+    def read(source: Any, context: Context) -> Any:
         pk = source["id"] if type(source) is dict else source.id
         return encode_id(type_name, pk)
 
-    return resolve
+    return _plain(read)
 
 
 def _guarded_getter(type_name: str, field_name: str, key: str, rule: Rule) -> Resolver:
     mask = rule.mask if isinstance(rule, Sensitive) else None
     sensitive = rule.sensitive
 
-    def resolve(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
-        context: Context = info.context
+    def read(source: Any, context: Context) -> Any:
         decision = decide(context, rule)
         value = source[key] if type(source) is dict else getattr(source, key)
         allowed = decision == Decision.ALLOW or (
@@ -99,7 +111,7 @@ def _guarded_getter(type_name: str, field_name: str, key: str, rule: Rule) -> Re
             return value
         return mask(value) if mask is not None and value is not None else None
 
-    return resolve
+    return _plain(read)
 
 
 def _guarded_resolver(inner: Resolver, rule: Rule) -> Resolver:
@@ -121,14 +133,54 @@ def _refuse(context: Context, field_name: str) -> Exception:
     return Forbidden(f"Your roles do not allow `{field_name}`.")
 
 
-def _guarded_root(inner: Resolver, rule: Rule, field_name: str) -> Resolver:
+def _guarded_root(
+    inner: Resolver,
+    rule: Rule,
+    field_name: str,
+    relations: dict[tuple[str, str], Relation] | None = None,
+) -> Resolver:
+    """Refuse before the resolver runs; on reads, look ahead from the result."""
+
+    async def looked_ahead(result: Awaitable[Any], info: Any) -> Any:
+        assert relations is not None
+        return await prefetch(relations, info, await result)
+
     def resolve(source: Any, info: GraphQLResolveInfo[Any], **args: Any) -> Any:
         context: Context = info.context
         if decide(context, rule) != Decision.ALLOW:
             raise _refuse(context, field_name)
-        return inner(source, info, **args)
+        result = inner(source, info, **args)
+        if relations is None:
+            return result
+        if isawaitable(result):
+            return looked_ahead(result, info)
+        return looked_ahead(_ready(result), info)
 
     return resolve
+
+
+async def _ready(value: Any) -> Any:
+    return value
+
+
+def _relation_resolver(declared: Relation, rule: Rule) -> Resolver:
+    if rule is VISIBLE:
+
+        def resolve(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
+            return resolve_relation(declared, source, info.context)
+
+        return resolve
+
+    def guarded(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
+        context: Context = info.context
+        decision = decide(context, rule)
+        if decision == Decision.ALLOW or (
+            decision == Decision.ROW and rule.allows(context.caller, source)
+        ):
+            return resolve_relation(declared, source, context)
+        return None
+
+    return guarded
 
 
 def _describe(gql_field: GraphQLField, rule: Rule, root: bool) -> None:
@@ -144,6 +196,7 @@ def _govern_field(
     field: Any,
     gql_field: GraphQLField,
     is_node: bool,
+    relations: dict[tuple[str, str], Relation],
 ) -> None:
     rule = _rule_of(definition, field)
     qualified = f"{type_name}.{field.python_name}"
@@ -163,14 +216,23 @@ def _govern_field(
         else:
             assert gql_field.resolve is not None
             gql_field.resolve = _guarded_root(
-                gql_field.resolve, rule, field.python_name
+                gql_field.resolve,
+                rule,
+                field.python_name,
+                relations if type_name == "Query" else None,
             )
         return
 
     if rule is not VISIBLE and isinstance(gql_field.type, GraphQLNonNull):
         raise SchemaRuleError(f"{qualified} can be refused, so it must be nullable")
 
-    if field.base_resolver is None:
+    declared: Relation | None = (field.metadata or {}).get(RELATION)
+    if declared is not None:
+        if field.base_resolver is not None:
+            raise SchemaRuleError(f"{qualified}: a relation needs no resolver")
+        relations[(type_name, _graphql_name(field))] = declared
+        gql_field.resolve = _relation_resolver(declared, rule)
+    elif field.base_resolver is None:
         if is_node and field.python_name == "id":
             gql_field.resolve = _id_getter(type_name)
         elif rule is VISIBLE:
@@ -197,6 +259,7 @@ def _resolve_type(value: Any, info: GraphQLResolveInfo[Any], abstract: Any) -> s
 def govern(schema: strawberry.Schema) -> strawberry.Schema:
     """Check and install the rules of every field; returns the same schema."""
     converter = schema.schema_converter
+    relations: dict[tuple[str, str], Relation] = {}
     for concrete in list(converter.type_map.values()):
         definition = concrete.definition
         implementation = concrete.implementation
@@ -216,5 +279,7 @@ def govern(schema: strawberry.Schema) -> strawberry.Schema:
             if name not in by_name:
                 raise SchemaRuleError(f"no strawberry field behind {name}")
             field = by_name[name]
-            _govern_field(definition.name, definition, field, gql_field, is_node)
+            _govern_field(
+                definition.name, definition, field, gql_field, is_node, relations
+            )
     return schema
