@@ -16,9 +16,31 @@ from tortoise.models import Model
 from permissions.scope import visible
 from resolvers.context import Context
 
-__all__ = ["Row", "by_id", "children_of"]
+__all__ = ["SECRETS", "Row", "by_id", "children_of", "columns", "fetch_row"]
 
 Row = dict[str, Any]
+
+# Columns no row handed to the schema carries, even though no field reads them.
+SECRETS = frozenset({"password_hash", "token_hash", "code_hash"})
+
+
+_COLUMNS: dict[type[Model], tuple[str, ...]] = {}
+
+
+def columns(model: type[Model]) -> tuple[str, ...]:
+    """The columns of ``model`` that rows carry: every one but the secrets."""
+    chosen = _COLUMNS.get(model)
+    if chosen is None:
+        projection = model._meta.fields_db_projection
+        chosen = tuple(name for name in projection if name not in SECRETS)
+        _COLUMNS[model] = chosen
+    return chosen
+
+
+async def fetch_row(model: type[Model], pk: int) -> Row:
+    """One row by id, as lists carry it (after a write: no scoping needed)."""
+    found: list[Row] = await model.filter(id=pk).values(*columns(model))
+    return found[0]
 
 
 def children_of(
@@ -34,7 +56,7 @@ def children_of(
                 visible(model, context.caller)
                 .filter(**{f"{key}__in": list(keys)})
                 .order_by(order)
-                .values()
+                .values(*columns(model))
             )
             grouped: dict[int, list[Row]] = defaultdict(list)
             for row in found:
@@ -54,7 +76,9 @@ def by_id(context: Context, model: type[Model]) -> DataLoader[int, Row | None]:
 
         async def load(keys: Sequence[int]) -> list[Row | None]:
             found = await (
-                visible(model, context.caller).filter(id__in=list(keys)).values()
+                visible(model, context.caller)
+                .filter(id__in=list(keys))
+                .values(*columns(model))
             )
             index = {row["id"]: row for row in found}
             return [index.get(k) for k in keys]

@@ -8,6 +8,7 @@ from typing import Any
 from tortoise.queryset import QuerySet
 
 from permissions.errors import CodedError
+from resolvers import loaders
 
 __all__ = ["MAX_PAGE", "BadInput", "decode_cursor", "encode_cursor", "paginate"]
 
@@ -45,7 +46,8 @@ async def paginate(
     page = queryset
     if after is not None:
         page = page.filter(id__gt=decode_cursor(after))
-    rows = await page.order_by("id").limit(first + 1).values(*columns)
+    chosen = columns or loaders.columns(queryset.model)
+    rows = await page.order_by("id").limit(first + 1).values(*chosen)
 
     has_next = len(rows) > first
     rows = rows[:first]

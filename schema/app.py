@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from schema.audit import AuditQuery
+from schema.execution import FastExecutionContext
 from schema.extensions import (
     AuditReveals,
     CodedErrors,
@@ -27,7 +28,6 @@ from schema.extensions import (
     limit_field_repeats,
 )
 from schema.file import FileMutation, FileQuery
-from schema.execution import FastExecutionContext
 from schema.governance import govern
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.node import NodeQuery

@@ -17,7 +17,7 @@ field goes the normal way instead, so errors are reported exactly as before.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     GraphQLEnumType,
@@ -75,7 +75,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        if self.middleware_manager or type(source_value) is not dict:
+        manager = self.middleware_manager
+        if (manager is not None and manager.middlewares) or type(
+            source_value
+        ) is not dict:
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
@@ -107,7 +110,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         value = serialize(raw)
                         if value is None:
                             value = _SLOW
-                except Exception:  # noqa: BLE001 - the normal path reports it
+                except Exception:
                     value = _SLOW
             if value is _SLOW:
                 slow[name] = details
@@ -126,7 +129,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return _merge(results, slow, await rest)
 
             return merged()
-        return _merge(results, slow, rest)
+        return _merge(results, slow, cast(dict[str, Any], rest))
 
 
 def _merge(

@@ -10,8 +10,11 @@ rule declared with ``schema.base.field`` (or the type's ``structural`` default) 
   operation and cached in the context, so a list pays a comparison per row at most;
 - masks sensitive values for callers the rule refuses, and notes each reveal so
   one audit record per field and operation is written after execution;
+- gives a relation (declared with ``schema.relations.related``) a resolver that
+  reads what the look-ahead filed on the row, or batches a load;
 - wraps root operations so a refused caller gets ``UNAUTHENTICATED`` or
-  ``FORBIDDEN`` before the resolver runs;
+  ``FORBIDDEN`` before the resolver runs, and so each read looks ahead from its
+  result, loading every relation the query asks for one statement per level;
 - appends "Readable by: ..." to each field's description, so the SDL says who may.
 """
 

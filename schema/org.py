@@ -22,7 +22,7 @@ from permissions.rules import ANYONE, STAFF, VISIBLE, HasRole, InJurisdiction
 from permissions.scope import visible
 from resolvers import org as org_rules
 from resolvers.base import Invalid
-from resolvers.loaders import by_id, children_of
+from resolvers.loaders import by_id, children_of, columns
 from resolvers.pagination import paginate
 from schema.base import (
     AppInfo,
@@ -243,7 +243,7 @@ class OrgQuery:
             await visible(OrgUnitModel, info.context.caller)
             .filter(parent_id__isnull=True)
             .order_by("id")
-            .values()
+            .values(*columns(OrgUnitModel))
         )
         return rows(OrgUnit, found)
 

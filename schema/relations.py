@@ -35,7 +35,7 @@ from tortoise.models import Model
 from permissions.rules import Rule
 from permissions.scope import visible
 from resolvers.context import Context
-from resolvers.loaders import by_id, children_of
+from resolvers.loaders import by_id, children_of, columns
 
 __all__ = ["RELATION", "Relation", "prefetch", "related", "resolve_relation"]
 
@@ -106,7 +106,7 @@ async def _load(context: Context, declared: Relation, rows: Sequence[Row]) -> No
         found = await (
             queryset.filter(**{f"{declared.key}__in": list(values)})
             .order_by(declared.order)
-            .values()
+            .values(*columns(declared.model))
         )
         grouped: dict[Any, list[Row]] = defaultdict(list)
         for item in found:
@@ -115,7 +115,7 @@ async def _load(context: Context, declared: Relation, rows: Sequence[Row]) -> No
             row[declared.slot] = grouped.get(row[declared.source], [])
         return
 
-    found = await queryset.filter(id__in=list(values)).values()
+    found = await queryset.filter(id__in=list(values)).values(*columns(declared.model))
     index = {item["id"]: item for item in found}
     for row in rows:
         row[declared.slot] = index.get(row[declared.source])
@@ -214,7 +214,7 @@ def _connection_node_type(schema: GraphQLSchema, connection: str) -> str | None:
     edge_type = get_named_type(edges.type)
     if not isinstance(edge_type, GraphQLObjectType) or "node" not in edge_type.fields:
         return None
-    return get_named_type(edge_type.fields["node"].type).name
+    return str(get_named_type(edge_type.fields["node"].type).name)
 
 
 async def prefetch(
