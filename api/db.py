@@ -27,7 +27,7 @@ async def keep_session(connection: Any) -> None:
     statement through Tortoise, which checks a connection out for each one. The
     platform takes no advisory locks, keeps no cursors open, never LISTENs and
     sets no session settings, so there is nothing to undo; asyncpg still resets
-    its own side of the connection (prepared statements, listeners) itself.
+    its own side (listeners) and rolls back a transaction left open.
     """
     return
 

@@ -16,7 +16,15 @@ from tortoise.models import Model
 from permissions.scope import visible
 from resolvers.context import Context
 
-__all__ = ["SECRETS", "Row", "by_id", "children_of", "columns", "fetch_row"]
+__all__ = [
+    "SECRETS",
+    "Row",
+    "by_id",
+    "children_of",
+    "columns",
+    "fetch_row",
+    "first_rows_of",
+]
 
 Row = dict[str, Any]
 
@@ -86,3 +94,43 @@ def by_id(context: Context, model: type[Model]) -> DataLoader[int, Row | None]:
         loader = DataLoader(load)
         context.loaders[cache_key] = loader
     return loader
+
+
+async def first_rows_of(
+    context: Context,
+    model: type[Model],
+    key: str,
+    values: Sequence[Any],
+    first: int,
+    order: str = "id",
+) -> dict[Any, list[Row]]:
+    """The first ``first + 1`` visible rows of ``model`` per value of ``key``, in one
+    statement for all the values (a window over ``key``), as ``.values()`` has them.
+
+    One more row than asked tells each page whether another follows.
+    """
+    query = (
+        visible(model, context.caller)
+        .filter(**{f"{key}__in": list(values)})
+        .values(*columns(model))
+    )
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    inner, parameters = query.query.get_parameterized_sql()
+    # Both databases quote names with double quotes and number the window alike.
+    sql = (
+        'SELECT * FROM (SELECT "page_rows".*, ROW_NUMBER() OVER '
+        f'(PARTITION BY "page_rows"."{key}" ORDER BY "page_rows"."{order}") '
+        f'AS "row_rank" FROM ({inner}) AS "page_rows") AS "ranked" '
+        f'WHERE "row_rank" <= {int(first) + 1} ORDER BY "{key}", "{order}"'
+    )
+    found = await query._db.execute_query_dict(sql, parameters)
+
+    converters = {
+        name: query.resolve_to_python_value(model, name) for name in columns(model)
+    }
+    grouped: dict[Any, list[Row]] = defaultdict(list)
+    for raw in found:
+        row = {name: convert(raw[name]) for name, convert in converters.items()}
+        grouped[row[key]].append(row)
+    return grouped

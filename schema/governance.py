@@ -39,7 +39,14 @@ from permissions.rules import VISIBLE, Decision, Rule, Sensitive
 from resolvers.context import Context
 from schema.base import RULE, encode_id
 from schema.execution import PLAIN
-from schema.relations import RELATION, Relation, prefetch, resolve_relation
+from schema.relations import (
+    PAGE,
+    RELATION,
+    Page,
+    Relation,
+    prefetch,
+    resolve_relation,
+)
 
 __all__ = ["SchemaRuleError", "govern"]
 
@@ -140,7 +147,7 @@ def _guarded_root(
     inner: Resolver,
     rule: Rule,
     field_name: str,
-    relations: dict[tuple[str, str], Relation] | None = None,
+    relations: dict[tuple[str, str], Relation | Page] | None = None,
 ) -> Resolver:
     """Refuse before the resolver runs; on reads, look ahead from the result."""
 
@@ -199,7 +206,7 @@ def _govern_field(
     field: Any,
     gql_field: GraphQLField,
     is_node: bool,
-    relations: dict[tuple[str, str], Relation],
+    relations: dict[tuple[str, str], Relation | Page],
 ) -> None:
     rule = _rule_of(definition, field)
     qualified = f"{type_name}.{field.python_name}"
@@ -229,6 +236,11 @@ def _govern_field(
     if rule is not VISIBLE and isinstance(gql_field.type, GraphQLNonNull):
         raise SchemaRuleError(f"{qualified} can be refused, so it must be nullable")
 
+    page: Page | None = (field.metadata or {}).get(PAGE)
+    if page is not None:
+        if field.base_resolver is None:
+            raise SchemaRuleError(f"{qualified}: a paged relation calls page_of")
+        relations[(type_name, _graphql_name(field))] = page
     declared: Relation | None = (field.metadata or {}).get(RELATION)
     if declared is not None:
         if field.base_resolver is not None:
@@ -262,7 +274,7 @@ def _resolve_type(value: Any, info: GraphQLResolveInfo[Any], abstract: Any) -> s
 def govern(schema: strawberry.Schema) -> strawberry.Schema:
     """Check and install the rules of every field; returns the same schema."""
     converter = schema.schema_converter
-    relations: dict[tuple[str, str], Relation] = {}
+    relations: dict[tuple[str, str], Relation | Page] = {}
     for concrete in list(converter.type_map.values()):
         definition = concrete.definition
         implementation = concrete.implementation

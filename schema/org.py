@@ -39,7 +39,7 @@ from schema.base import (
     structural,
 )
 from schema.node import register_node
-from schema.relations import related
+from schema.relations import Page, page_of, paged, related
 
 if TYPE_CHECKING:
     from schema.person import HouseholdMember, Person
@@ -52,6 +52,7 @@ OrganizationKindType = strawberry.enum(
     OrganizationKind, description="What an organisation attached to a unit is."
 )
 STAFF_HERE = InJurisdiction(Role.ADMIN, Role.OFFICIAL, Role.CADRE, key="path")
+HOUSEHOLDS = Page(HouseholdModel, key="unit_id")
 
 
 @strawberry.type(description="A node of the org hierarchy: the unit of jurisdiction.")
@@ -85,6 +86,17 @@ class OrgUnit(Node):
         return rows(
             Organization, (o for o in found if kind is None or o["kind"] == kind)
         )
+
+    @paged(
+        VISIBLE,
+        "The households of this community that the caller may see, a page at a time.",
+        HOUSEHOLDS,
+    )
+    async def households(
+        self, info: AppInfo, first: int = 20, after: str | None = None
+    ) -> Connection[Household]:
+        page: Any = await page_of(info.context, HOUSEHOLDS, as_row(self), first, after)
+        return page  # type: ignore[no-any-return]
 
     @field(STAFF_HERE, "People living or holding a role in this unit's subtree.")
     async def people(

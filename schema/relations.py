@@ -16,7 +16,7 @@ dataloader, still one statement per level.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,10 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    IntValueNode,
+    NullValueNode,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
 )
 from tortoise.models import Model
@@ -35,11 +38,23 @@ from tortoise.models import Model
 from permissions.rules import Rule
 from permissions.scope import visible
 from resolvers.context import Context
-from resolvers.loaders import by_id, children_of, columns
+from resolvers.loaders import by_id, children_of, columns, first_rows_of
+from resolvers.pagination import MAX_PAGE, connection, paginate
 
-__all__ = ["RELATION", "Relation", "prefetch", "related", "resolve_relation"]
+__all__ = [
+    "PAGE",
+    "RELATION",
+    "Page",
+    "Relation",
+    "page_of",
+    "paged",
+    "prefetch",
+    "related",
+    "resolve_relation",
+]
 
 RELATION = "yunshang.relation"
+PAGE = "yunshang.page"
 Row = dict[str, Any]
 
 
@@ -58,6 +73,70 @@ class Relation:
     def slot(self) -> str:
         """Where the loaded rows are filed on a parent row."""
         return f"__{self.model.__name__}_{self.key}_{self.source}"
+
+
+@dataclass(frozen=True)
+class Page:
+    """A connection of the rows of ``model`` whose ``key`` is the parent's
+    ``source``, ``first`` at a time by ``order``."""
+
+    model: type[Model]
+    key: str
+    source: str = "id"
+    order: str = "id"
+
+    def slot(self, first: int) -> str:
+        return f"__{self.model.__name__}_{self.key}_page_{first}"
+
+
+def paged(rule: Rule, description: str, declared: Page) -> Any:
+    """Declare a connection field whose resolver calls ``page_of``."""
+    import strawberry
+
+    from schema.base import RULE
+
+    return strawberry.field(
+        description=description, metadata={RULE: rule, PAGE: declared}
+    )
+
+
+async def page_of(
+    context: Context,
+    declared: Page,
+    parent: Mapping[str, Any],
+    first: int,
+    after: str | None,
+) -> dict[str, Any]:
+    """The parent's page: what the look-ahead filed, else one statement for it."""
+    if after is None:
+        filed = parent.get(declared.slot(first))
+        if filed is not None:
+            result: dict[str, Any] = filed
+            return result
+    queryset = visible(declared.model, context.caller).filter(
+        **{declared.key: parent[declared.source]}
+    )
+    return await paginate(queryset, first, after)
+
+
+async def _load_pages(
+    context: Context, declared: Page, rows: Sequence[Row], first: int
+) -> None:
+    """File the first page of every row in ``rows``, in one statement."""
+    values = list({row[declared.source] for row in rows} - {None})
+    grouped = await first_rows_of(
+        context, declared.model, declared.key, values, first, declared.order
+    )
+    for row in rows:
+        value = row[declared.source]
+        count = (
+            visible(declared.model, context.caller)
+            .filter(**{declared.key: value})
+            .count
+        )
+        row[declared.slot(first)] = connection(
+            grouped.get(value, []), first, None, count
+        )
 
 
 def related(
@@ -144,8 +223,9 @@ def _fields(
 class Lookahead:
     schema: GraphQLSchema
     fragments: dict[str, FragmentDefinitionNode]
-    relations: dict[tuple[str, str], Relation]
+    relations: dict[tuple[str, str], Relation | Page]
     context: Context
+    variables: dict[str, Any]
 
     async def rows(
         self, type_name: str, rows: list[Row], selections: Iterable[FieldNode]
@@ -159,6 +239,9 @@ class Lookahead:
         for node in selections:
             name = node.name.value
             declared = self.relations.get((type_name, name))
+            if isinstance(declared, Page):
+                await self._pages(declared, object_type, rows, node)
+                continue
             if declared is None or node.arguments:
                 continue
             if any(declared.slot not in row for row in rows):
@@ -169,6 +252,61 @@ class Lookahead:
                 target, related, _fields(node.selection_set, self.fragments)
             )
 
+    async def _connection_nodes(
+        self, connection_type: str, nodes: list[Row], node: FieldNode
+    ) -> None:
+        """Descend from the nodes of connections into ``edges { node { ... } }``."""
+        node_type = _connection_node_type(self.schema, connection_type)
+        if node_type is None:
+            return
+        inner = [
+            field
+            for edges in _fields(node.selection_set, self.fragments)
+            if edges.name.value == "edges"
+            for node_field in _fields(edges.selection_set, self.fragments)
+            if node_field.name.value == "node"
+            for field in _fields(node_field.selection_set, self.fragments)
+        ]
+        await self.rows(node_type, nodes, inner)
+
+    async def _pages(
+        self,
+        declared: Page,
+        object_type: GraphQLObjectType,
+        rows: list[Row],
+        node: FieldNode,
+    ) -> None:
+        """First pages of a connection for every parent; later pages go one by one."""
+        arguments = {a.name.value: a.value for a in node.arguments or ()}
+        after = arguments.pop("after", None)
+        if after is not None and not isinstance(after, NullValueNode):
+            return
+        first = self._first(arguments.pop("first", None), object_type, node)
+        if arguments or first is None or not 1 <= first <= MAX_PAGE:
+            return
+        if any(declared.slot(first) not in row for row in rows):
+            await _load_pages(self.context, declared, rows, first)
+        field_type = object_type.fields[node.name.value].type
+        connection_type = get_named_type(field_type).name
+        slot = declared.slot(first)
+        nodes = [edge["node"] for row in rows for edge in row[slot]["edges"]]
+        await self._connection_nodes(connection_type, nodes, node)
+
+    def _first(
+        self, value: Any, object_type: GraphQLObjectType, node: FieldNode
+    ) -> int | None:
+        """The page size asked for: a literal, a variable, or the default."""
+        if value is None:
+            argument = object_type.fields[node.name.value].args.get("first")
+            default = argument.default_value if argument is not None else None
+            return default if isinstance(default, int) else None
+        if isinstance(value, IntValueNode):
+            return int(value.value)
+        if isinstance(value, VariableNode):
+            given = self.variables.get(value.name.value)
+            return given if isinstance(given, int) else None
+        return None
+
     async def result(self, type_name: str, value: Any, node: FieldNode) -> None:
         """Follow a root field's result: a row, a list, or a connection of rows."""
         selections = list(_fields(node.selection_set, self.fragments))
@@ -177,18 +315,8 @@ class Lookahead:
                 type_name, [v for v in value if isinstance(v, dict)], selections
             )
         elif isinstance(value, dict) and "edges" in value and "page_info" in value:
-            node_type = _connection_node_type(self.schema, type_name)
             nodes = [edge["node"] for edge in value["edges"]]
-            inner = [
-                n
-                for edges in selections
-                if edges.name.value == "edges"
-                for node_field in _fields(edges.selection_set, self.fragments)
-                if node_field.name.value == "node"
-                for n in _fields(node_field.selection_set, self.fragments)
-            ]
-            if node_type is not None:
-                await self.rows(node_type, nodes, inner)
+            await self._connection_nodes(type_name, nodes, node)
         elif isinstance(value, dict):
             actual = value.get("__typename", type_name)
             await self.rows(str(actual), [value], selections)
@@ -218,7 +346,7 @@ def _connection_node_type(schema: GraphQLSchema, connection: str) -> str | None:
 
 
 async def prefetch(
-    relations: dict[tuple[str, str], Relation],
+    relations: dict[tuple[str, str], Relation | Page],
     info: Any,
     value: Any,
 ) -> Any:
@@ -230,6 +358,7 @@ async def prefetch(
         fragments=info.fragments,
         relations=relations,
         context=info.context,
+        variables=dict(info.variable_values or {}),
     )
     type_name = get_named_type(info.return_type).name
     for node in info.field_nodes:

@@ -119,3 +119,72 @@ async def test_people_and_their_relations_cost_the_same_at_any_size(
         == len(first["data"]["people"]["edges"]) + 30
     )
     assert len(before) == len(after) == 11, "\n".join(s[:90] for s in after)
+
+
+PAGES = """
+query Pages($first: Int!) {
+  orgUnit(id: "%s") {
+    children { children { name
+      households(first: $first) {
+        totalCount
+        pageInfo { hasNextPage endCursor }
+        edges { cursor node { address building { name } } }
+      }
+    } }
+  }
+}
+"""
+
+
+async def test_a_page_per_parent_costs_one_statement_per_level(
+    login: Any, world: World, statements: Any
+) -> None:
+    # Given communities with many households each
+    from models import Household
+
+    for key in ("A1", "A2", "B1"):
+        unit = world.units[key]
+        for n in range(7):
+            await Household.create(
+                unit=unit, unit_path=unit.path, address=f"{key}-{n}号"
+            )
+    admin: Client = await login("admin")
+    document = PAGES % encode_id("OrgUnit", world.units["district"].id)
+
+    # When the first three households of every community are asked for
+    with statements() as seen:
+        body = await admin.query(document, {"first": 3})
+
+    # Then each community has its own page of three, and the pages came in one
+    # statement for all communities (plus one count per page, asked for here)
+    assert "errors" not in body, body
+    pages = {
+        c["name"]: c["households"]
+        for s in body["data"]["orgUnit"]["children"]
+        for c in s["children"]
+    }
+    assert {name: len(p["edges"]) for name, p in pages.items()} == {
+        "甲一社区": 3,
+        "甲二村": 3,
+        "乙一社区": 3,
+    }
+    assert pages["甲一社区"]["totalCount"] == 8  # seven here and one of the world
+    assert all(p["pageInfo"]["hasNextPage"] for p in pages.values())
+    counts = [s for s in seen if "COUNT" in s.upper()]
+    selects = [s for s in seen if s not in counts and "audit_record" not in s]
+    # caller (3), the unit, its children, theirs, the pages, the buildings
+    assert len(selects) == 8, "\n".join(q[:100] for q in selects)
+    assert len(counts) == 3
+
+    # And the second page of one community follows its cursor
+    cursor = pages["甲一社区"]["pageInfo"]["endCursor"]
+    unit_id = encode_id("OrgUnit", world.units["A1"].id)
+    more = await admin.query(
+        "query($id: ID!, $after: String) { orgUnit(id: $id) { households(first: 3,"
+        " after: $after) { edges { node { address } } } } }",
+        {"id": unit_id, "after": cursor},
+    )
+    addresses = [
+        e["node"]["address"] for e in more["data"]["orgUnit"]["households"]["edges"]
+    ]
+    assert addresses == ["A1-2号", "A1-3号", "A1-4号"]
