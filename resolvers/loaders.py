@@ -22,6 +22,7 @@ __all__ = [
     "by_id",
     "children_of",
     "columns",
+    "expose",
     "fetch_row",
     "first_rows_of",
 ]
@@ -33,14 +34,38 @@ SECRETS = frozenset({"password_hash", "token_hash", "code_hash"})
 
 
 _COLUMNS: dict[type[Model], tuple[str, ...]] = {}
+_EXPOSED: dict[type[Model], frozenset[str]] = {}
+# Always carried: what relations link by and what rules compare.
+_KEYS = frozenset({"id", "path", "unit_path"})
+
+
+def expose(model: type[Model], names: frozenset[str]) -> None:
+    """Rows of ``model`` carry only these columns, with the keys and links.
+
+    The schema says which columns its types show; reading no more than that
+    spares converting what nobody asked for (on SQLite every timestamp is
+    parsed from text).
+    """
+    _EXPOSED[model] = _EXPOSED.get(model, frozenset()) | names
+    _COLUMNS.pop(model, None)
 
 
 def columns(model: type[Model]) -> tuple[str, ...]:
-    """The columns of ``model`` that rows carry: every one but the secrets."""
+    """The columns of ``model`` that rows carry: never the secrets."""
     chosen = _COLUMNS.get(model)
     if chosen is None:
-        projection = model._meta.fields_db_projection
-        chosen = tuple(name for name in projection if name not in SECRETS)
+        exposed = _EXPOSED.get(model)
+        chosen = tuple(
+            name
+            for name in model._meta.fields_db_projection
+            if name not in SECRETS
+            and (
+                exposed is None
+                or name in exposed
+                or name in _KEYS
+                or name.endswith("_id")
+            )
+        )
         _COLUMNS[model] = chosen
     return chosen
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -68,11 +68,12 @@ class Relation:
     source: str = "id"
     many: bool = True
     order: str = "id"
+    # Where the loaded rows are filed on a parent row.
+    slot: str = field(init=False)
 
-    @property
-    def slot(self) -> str:
-        """Where the loaded rows are filed on a parent row."""
-        return f"__{self.model.__name__}_{self.key}_{self.source}"
+    def __post_init__(self) -> None:
+        slot = f"__{self.model.__name__}_{self.key}_{self.source}"
+        object.__setattr__(self, "slot", slot)
 
 
 @dataclass(frozen=True)
