@@ -60,6 +60,9 @@ typecheck: setup
 test-embedded: setup
 	@echo "== tests on the embedded default (SQLite, in-process events)"
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@echo "== again with graphql-core's own completion (YUNSHANG_FAST_EXECUTION=0)"
+	env -u DATABASE_URL -u REDIS_URL YUNSHANG_FAST_EXECUTION=0 \
+	  $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-services: setup
 	@if [[ -n "$${DATABASE_URL:-}" && -n "$${REDIS_URL:-}" ]]; then \

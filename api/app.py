@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -427,6 +428,10 @@ def create_app(
             )
             await Tortoise.init(config=config, _enable_global_fallback=True)
         await platform.bus.start()  # type: ignore[attr-defined]
+        # What start-up allocated lives as long as the worker: keep it out of
+        # every later collection (about a tenth of a request's time otherwise).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -7,11 +7,29 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["TORTOISE_ORM", "default_database_url", "tortoise_config"]
+__all__ = [
+    "TORTOISE_ORM",
+    "default_database_url",
+    "keep_session",
+    "tortoise_config",
+]
 
 
 def default_database_url(data_dir: Path) -> str:
     return f"sqlite://{data_dir / 'yunshang.sqlite3'}"
+
+
+async def keep_session(connection: Any) -> None:
+    """Return a connection to the pool without asyncpg's reset statement.
+
+    asyncpg sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`` each time a connection goes back to the pool: a round trip per
+    statement through Tortoise, which checks a connection out for each one. The
+    platform takes no advisory locks, keeps no cursors open, never LISTENs and
+    sets no session settings, so there is nothing to undo; asyncpg still resets
+    its own side (listeners) and rolls back a transaction left open.
+    """
+    return
 
 
 def _connection(url: str, pool_min: int, pool_max: int) -> dict[str, Any] | str:
@@ -29,6 +47,7 @@ def _connection(url: str, pool_min: int, pool_max: int) -> dict[str, Any] | str:
             "database": parts.path.lstrip("/") or "postgres",
             "minsize": int(options.get("minsize", pool_min)),
             "maxsize": int(options.get("maxsize", pool_max)),
+            "reset": keep_session,
         },
     }
 

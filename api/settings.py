@@ -104,6 +104,7 @@ def load_settings() -> Settings:
         max_aliases=_int("YUNSHANG_MAX_ALIASES", 30),
         max_tokens=_int("YUNSHANG_MAX_TOKENS", 4000),
         development=environment == "development",
+        fast_execution=os.environ.get("YUNSHANG_FAST_EXECUTION", "1") != "0",
     )
     media = os.environ.get("YUNSHANG_UPLOAD_MEDIA_TYPES", DEFAULT_MEDIA_TYPES)
     origins = os.environ.get("YUNSHANG_CORS_ORIGINS", "")

@@ -21,6 +21,7 @@ from models import StoredFile
 from models.enums import Outcome
 from resolvers.base import Invalid, UserError, audit, write
 from resolvers.context import Context
+from resolvers.loaders import fetch_row
 
 __all__ = [
     "FileErrorCode",
@@ -263,5 +264,4 @@ async def upload_file(context: Context, upload: object) -> dict[str, Any]:
             size=len(content),
             media_type=media_type,
         )
-    row: dict[str, Any] = (await StoredFile.filter(id=stored.id).values())[0]
-    return row
+    return await fetch_row(StoredFile, stored.id)

@@ -16,9 +16,64 @@ from tortoise.models import Model
 from permissions.scope import visible
 from resolvers.context import Context
 
-__all__ = ["Row", "by_id", "children_of"]
+__all__ = [
+    "SECRETS",
+    "Row",
+    "by_id",
+    "children_of",
+    "columns",
+    "expose",
+    "fetch_row",
+    "first_rows_of",
+]
 
 Row = dict[str, Any]
+
+# Columns no row handed to the schema carries, even though no field reads them.
+SECRETS = frozenset({"password_hash", "token_hash", "code_hash"})
+
+
+_COLUMNS: dict[type[Model], tuple[str, ...]] = {}
+_EXPOSED: dict[type[Model], frozenset[str]] = {}
+# Always carried: what relations link by and what rules compare.
+_KEYS = frozenset({"id", "path", "unit_path"})
+
+
+def expose(model: type[Model], names: frozenset[str]) -> None:
+    """Rows of ``model`` carry only these columns, with the keys and links.
+
+    The schema says which columns its types show; reading no more than that
+    spares converting what nobody asked for (on SQLite every timestamp is
+    parsed from text).
+    """
+    _EXPOSED[model] = _EXPOSED.get(model, frozenset()) | names
+    _COLUMNS.pop(model, None)
+
+
+def columns(model: type[Model]) -> tuple[str, ...]:
+    """The columns of ``model`` that rows carry: never the secrets."""
+    chosen = _COLUMNS.get(model)
+    if chosen is None:
+        exposed = _EXPOSED.get(model)
+        chosen = tuple(
+            name
+            for name in model._meta.fields_db_projection
+            if name not in SECRETS
+            and (
+                exposed is None
+                or name in exposed
+                or name in _KEYS
+                or name.endswith("_id")
+            )
+        )
+        _COLUMNS[model] = chosen
+    return chosen
+
+
+async def fetch_row(model: type[Model], pk: int) -> Row:
+    """One row by id, as lists carry it (after a write: no scoping needed)."""
+    found: list[Row] = await model.filter(id=pk).values(*columns(model))
+    return found[0]
 
 
 def children_of(
@@ -34,7 +89,7 @@ def children_of(
                 visible(model, context.caller)
                 .filter(**{f"{key}__in": list(keys)})
                 .order_by(order)
-                .values()
+                .values(*columns(model))
             )
             grouped: dict[int, list[Row]] = defaultdict(list)
             for row in found:
@@ -54,7 +109,9 @@ def by_id(context: Context, model: type[Model]) -> DataLoader[int, Row | None]:
 
         async def load(keys: Sequence[int]) -> list[Row | None]:
             found = await (
-                visible(model, context.caller).filter(id__in=list(keys)).values()
+                visible(model, context.caller)
+                .filter(id__in=list(keys))
+                .values(*columns(model))
             )
             index = {row["id"]: row for row in found}
             return [index.get(k) for k in keys]
@@ -62,3 +119,43 @@ def by_id(context: Context, model: type[Model]) -> DataLoader[int, Row | None]:
         loader = DataLoader(load)
         context.loaders[cache_key] = loader
     return loader
+
+
+async def first_rows_of(
+    context: Context,
+    model: type[Model],
+    key: str,
+    values: Sequence[Any],
+    first: int,
+    order: str = "id",
+) -> dict[Any, list[Row]]:
+    """The first ``first + 1`` visible rows of ``model`` per value of ``key``, in one
+    statement for all the values (a window over ``key``), as ``.values()`` has them.
+
+    One more row than asked tells each page whether another follows.
+    """
+    query = (
+        visible(model, context.caller)
+        .filter(**{f"{key}__in": list(values)})
+        .values(*columns(model))
+    )
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    inner, parameters = query.query.get_parameterized_sql()
+    # Both databases quote names with double quotes and number the window alike.
+    sql = (
+        'SELECT * FROM (SELECT "page_rows".*, ROW_NUMBER() OVER '
+        f'(PARTITION BY "page_rows"."{key}" ORDER BY "page_rows"."{order}") '
+        f'AS "row_rank" FROM ({inner}) AS "page_rows") AS "ranked" '
+        f'WHERE "row_rank" <= {int(first) + 1} ORDER BY "{key}", "{order}"'
+    )
+    found = await query._db.execute_query_dict(sql, parameters)
+
+    converters = {
+        name: query.resolve_to_python_value(model, name) for name in columns(model)
+    }
+    grouped: dict[Any, list[Row]] = defaultdict(list)
+    for raw in found:
+        row = {name: convert(raw[name]) for name, convert in converters.items()}
+        grouped[row[key]].append(row)
+    return grouped

@@ -15,6 +15,7 @@ from permissions.scope import visible
 from resolvers.base import Invalid, UserError, write
 from resolvers.context import Context
 from resolvers.events import Event
+from resolvers.loaders import fetch_row
 
 __all__ = [
     "CHILD_LEVEL",
@@ -158,5 +159,4 @@ async def create_org_unit(
                 context.caller.person_id,
             )
         )
-    row: dict[str, Any] = (await OrgUnit.filter(id=unit.id).values())[0]
-    return row
+    return await fetch_row(OrgUnit, unit.id)

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tortoise.queryset import QuerySet
 
 from permissions.errors import CodedError
+from resolvers import loaders
 
-__all__ = ["MAX_PAGE", "BadInput", "decode_cursor", "encode_cursor", "paginate"]
+__all__ = [
+    "MAX_PAGE",
+    "BadInput",
+    "check_first",
+    "connection",
+    "decode_cursor",
+    "encode_cursor",
+    "paginate",
+]
 
 MAX_PAGE = 200
 
@@ -40,16 +50,29 @@ async def paginate(
 
     ``totalCount`` is counted only when a client asks for it.
     """
-    if not 1 <= first <= MAX_PAGE:
-        raise BadInput(f"`first` must be between 1 and {MAX_PAGE}.")
+    check_first(first)
     page = queryset
     if after is not None:
         page = page.filter(id__gt=decode_cursor(after))
-    rows = await page.order_by("id").limit(first + 1).values(*columns)
+    chosen = columns or loaders.columns(queryset.model)
+    rows = await page.order_by("id").limit(first + 1).values(*chosen)
+    return connection(rows, first, after, queryset.count)
 
+
+def check_first(first: int) -> None:
+    if not 1 <= first <= MAX_PAGE:
+        raise BadInput(f"`first` must be between 1 and {MAX_PAGE}.")
+
+
+def connection(
+    rows: list[dict[str, Any]],
+    first: int,
+    after: str | None,
+    count: Callable[[], Awaitable[int]],
+) -> dict[str, Any]:
+    """A connection from up to ``first + 1`` rows (the extra one: a next page)."""
     has_next = len(rows) > first
-    rows = rows[:first]
-    edges = [{"cursor": encode_cursor(row["id"]), "node": row} for row in rows]
+    edges = [{"cursor": encode_cursor(row["id"]), "node": row} for row in rows[:first]]
     return {
         "edges": edges,
         "page_info": {
@@ -58,5 +81,5 @@ async def paginate(
             "start_cursor": edges[0]["cursor"] if edges else None,
             "end_cursor": edges[-1]["cursor"] if edges else None,
         },
-        "total_count": queryset.count,
+        "total_count": count,
     }

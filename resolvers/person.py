@@ -17,6 +17,7 @@ from resolvers.base import Invalid, UserError, write
 from resolvers.context import Context
 from resolvers.events import Event
 from resolvers.identity import MIN_PASSWORD, PHONE
+from resolvers.loaders import fetch_row
 from resolvers.org import is_strictly_above
 from resolvers.passwords import hash_password
 
@@ -189,8 +190,7 @@ async def create_person(
                 context.caller.person_id,
             )
         )
-    row: dict[str, Any] = (await Person.filter(id=person.id).values())[0]
-    return row
+    return await fetch_row(Person, person.id)
 
 
 async def assign_role(
@@ -253,8 +253,7 @@ async def assign_role(
                 context.caller.person_id,
             )
         )
-    row: dict[str, Any] = (await RoleAssignment.filter(id=assignment.id).values())[0]
-    return row
+    return await fetch_row(RoleAssignment, assignment.id)
 
 
 async def revoke_role(context: Context, assignment_id: int) -> dict[str, Any]:
@@ -297,5 +296,4 @@ async def revoke_role(context: Context, assignment_id: int) -> dict[str, Any]:
                 context.caller.person_id,
             )
         )
-    row: dict[str, Any] = (await RoleAssignment.filter(id=assignment.id).values())[0]
-    return row
+    return await fetch_row(RoleAssignment, assignment.id)

@@ -14,23 +14,21 @@ from permissions.rules import ANYONE, VISIBLE, HasRole
 from permissions.scope import visible
 from resolvers import identity
 from resolvers.base import Invalid
-from resolvers.loaders import by_id
 from resolvers.pagination import paginate
 from schema.base import (
     AppInfo,
     Connection,
     Node,
     UserErrorType,
-    as_row,
     decode_id,
     failed,
     field,
-    one,
     payload,
     structural,
 )
 from schema.node import register_node
 from schema.org import Organization
+from schema.relations import related
 
 TOKEN_ADMINS = HasRole(Role.ADMIN, Role.OFFICIAL)
 
@@ -48,10 +46,13 @@ class ApiToken(Node):
     revoked_at: datetime | None = field(VISIBLE, "When it was revoked, if it was.")
     last_used_at: datetime | None = field(VISIBLE, "When it was last used.")
 
-    @field(VISIBLE, "The organisation it acts for.")
-    async def organization(self, info: AppInfo) -> Organization | None:
-        loader = by_id(info.context, OrganizationModel)
-        return one(Organization, await loader.load(as_row(self)["organization_id"]))
+    organization: Organization | None = related(
+        VISIBLE,
+        "The organisation it acts for.",
+        OrganizationModel,
+        source="organization_id",
+        many=False,
+    )
 
 
 register_node("ApiToken", ApiTokenModel)

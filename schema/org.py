@@ -22,7 +22,7 @@ from permissions.rules import ANYONE, STAFF, VISIBLE, HasRole, InJurisdiction
 from permissions.scope import visible
 from resolvers import org as org_rules
 from resolvers.base import Invalid
-from resolvers.loaders import by_id, children_of
+from resolvers.loaders import by_id, children_of, columns
 from resolvers.pagination import paginate
 from schema.base import (
     AppInfo,
@@ -39,6 +39,7 @@ from schema.base import (
     structural,
 )
 from schema.node import register_node
+from schema.relations import Page, page_of, paged, related
 
 if TYPE_CHECKING:
     from schema.person import HouseholdMember, Person
@@ -51,6 +52,7 @@ OrganizationKindType = strawberry.enum(
     OrganizationKind, description="What an organisation attached to a unit is."
 )
 STAFF_HERE = InJurisdiction(Role.ADMIN, Role.OFFICIAL, Role.CADRE, key="path")
+HOUSEHOLDS = Page(HouseholdModel, key="unit_id")
 
 
 @strawberry.type(description="A node of the org hierarchy: the unit of jurisdiction.")
@@ -63,22 +65,15 @@ class OrgUnit(Node):
     )
     depth: int = field(VISIBLE, "0 for the root of the tree.")
 
-    @field(VISIBLE, "The unit above, if any.")
-    async def parent(self, info: AppInfo) -> OrgUnit | None:
-        parent_id = as_row(self)["parent_id"]
-        if parent_id is None:
-            return None
-        return one(OrgUnit, await by_id(info.context, OrgUnitModel).load(parent_id))
-
-    @field(VISIBLE, "The units directly below, by id.")
-    async def children(self, info: AppInfo) -> list[OrgUnit]:
-        loader = children_of(info.context, OrgUnitModel, "parent_id")
-        return rows(OrgUnit, await loader.load(as_row(self)["id"]))
-
-    @field(VISIBLE, "Estates (小区) of this unit.")
-    async def estates(self, info: AppInfo) -> list[Estate]:
-        loader = children_of(info.context, EstateModel, "unit_id")
-        return rows(Estate, await loader.load(as_row(self)["id"]))
+    parent: OrgUnit | None = related(
+        VISIBLE, "The unit above, if any.", OrgUnitModel, source="parent_id", many=False
+    )
+    children: list[OrgUnit] = related(
+        VISIBLE, "The units directly below, by id.", OrgUnitModel, key="parent_id"
+    )
+    estates: list[Estate] = related(
+        VISIBLE, "Estates (小区) of this unit.", EstateModel, key="unit_id"
+    )
 
     @field(VISIBLE, "Organisations attached to this unit.")
     async def organizations(
@@ -91,6 +86,17 @@ class OrgUnit(Node):
         return rows(
             Organization, (o for o in found if kind is None or o["kind"] == kind)
         )
+
+    @paged(
+        VISIBLE,
+        "The households of this community that the caller may see, a page at a time.",
+        HOUSEHOLDS,
+    )
+    async def households(
+        self, info: AppInfo, first: int = 20, after: str | None = None
+    ) -> Connection[Household]:
+        page: Any = await page_of(info.context, HOUSEHOLDS, as_row(self), first, after)
+        return page  # type: ignore[no-any-return]
 
     @field(STAFF_HERE, "People living or holding a role in this unit's subtree.")
     async def people(
@@ -113,20 +119,22 @@ class Estate(Node):
     address: str = field(VISIBLE, "Its street address.")
     built_year: int | None = field(VISIBLE, "The year it was completed.")
 
-    @field(VISIBLE, "The community it belongs to.")
-    async def community(self, info: AppInfo) -> OrgUnit | None:
-        unit = await by_id(info.context, OrgUnitModel).load(as_row(self)["unit_id"])
-        return one(OrgUnit, unit)
-
-    @field(VISIBLE, "Its buildings (楼栋).")
-    async def buildings(self, info: AppInfo) -> list[Building]:
-        loader = children_of(info.context, BuildingModel, "estate_id")
-        return rows(Building, await loader.load(as_row(self)["id"]))
-
-    @field(VISIBLE, "Which property companies manage it, over which periods.")
-    async def managements(self, info: AppInfo) -> list[EstateManagement]:
-        loader = children_of(info.context, EstateManagementModel, "estate_id")
-        return rows(EstateManagement, await loader.load(as_row(self)["id"]))
+    community: OrgUnit | None = related(
+        VISIBLE,
+        "The community it belongs to.",
+        OrgUnitModel,
+        source="unit_id",
+        many=False,
+    )
+    buildings: list[Building] = related(
+        VISIBLE, "Its buildings (楼栋).", BuildingModel, key="estate_id"
+    )
+    managements: list[EstateManagement] = related(
+        VISIBLE,
+        "Which property companies manage it, over which periods.",
+        EstateManagementModel,
+        key="estate_id",
+    )
 
 
 @strawberry.type(description="A building of an estate.")
@@ -134,41 +142,43 @@ class Building(Node):
     name: str = field(VISIBLE, "Its name, e.g. 3幢.")
     floors: int = field(VISIBLE, "Floors above ground.")
 
-    @field(VISIBLE, "The estate it stands in.")
-    async def estate(self, info: AppInfo) -> Estate | None:
-        found = await by_id(info.context, EstateModel).load(as_row(self)["estate_id"])
-        return one(Estate, found)
-
-    @field(VISIBLE, "Its households that the caller may see.")
-    async def households(self, info: AppInfo) -> list[Household]:
-        loader = children_of(info.context, HouseholdModel, "building_id")
-        return rows(Household, await loader.load(as_row(self)["id"]))
+    estate: Estate | None = related(
+        VISIBLE, "The estate it stands in.", EstateModel, source="estate_id", many=False
+    )
+    households: list[Household] = related(
+        VISIBLE,
+        "Its households that the caller may see.",
+        HouseholdModel,
+        key="building_id",
+    )
 
 
 @strawberry.type(description="A household (户): a dwelling and the people in it.")
 class Household(Node):
     address: str = field(VISIBLE, "The dwelling's address.")
 
-    @field(VISIBLE, "The community it belongs to.")
-    async def community(self, info: AppInfo) -> OrgUnit | None:
-        unit = await by_id(info.context, OrgUnitModel).load(as_row(self)["unit_id"])
-        return one(OrgUnit, unit)
-
-    @field(VISIBLE, "The building, in an estate.")
-    async def building(self, info: AppInfo) -> Building | None:
-        building_id = as_row(self)["building_id"]
-        if building_id is None:
-            return None
-        return one(Building, await by_id(info.context, BuildingModel).load(building_id))
-
-    @field(VISIBLE, "Its members that the caller may see.")
-    async def members(
-        self, info: AppInfo
-    ) -> list[Annotated[HouseholdMember, strawberry.lazy("schema.person")]]:
-        from schema.person import HouseholdMember
-
-        loader = children_of(info.context, HouseholdMemberModel, "household_id")
-        return rows(HouseholdMember, await loader.load(as_row(self)["id"]))
+    community: OrgUnit | None = related(
+        VISIBLE,
+        "The community it belongs to.",
+        OrgUnitModel,
+        source="unit_id",
+        many=False,
+    )
+    building: Building | None = related(
+        VISIBLE,
+        "The building, in an estate.",
+        BuildingModel,
+        source="building_id",
+        many=False,
+    )
+    members: list[Annotated[HouseholdMember, strawberry.lazy("schema.person")]] = (
+        related(
+            VISIBLE,
+            "Its members that the caller may see.",
+            HouseholdMemberModel,
+            key="household_id",
+        )
+    )
 
 
 @strawberry.type(description="An organisation attached to a unit.")
@@ -177,22 +187,26 @@ class Organization(Node):
     name: str = field(VISIBLE, "Its registered name.")
     credit_code: str | None = field(VISIBLE, "The unified social credit code.")
 
-    @field(VISIBLE, "The unit it is attached to.")
-    async def unit(self, info: AppInfo) -> OrgUnit | None:
-        unit = await by_id(info.context, OrgUnitModel).load(as_row(self)["unit_id"])
-        return one(OrgUnit, unit)
-
-    @field(VISIBLE, "For an owners' committee: its estate.")
-    async def estate(self, info: AppInfo) -> Estate | None:
-        estate_id = as_row(self)["estate_id"]
-        if estate_id is None:
-            return None
-        return one(Estate, await by_id(info.context, EstateModel).load(estate_id))
-
-    @field(VISIBLE, "For a property company: the estates it manages or managed.")
-    async def managements(self, info: AppInfo) -> list[EstateManagement]:
-        loader = children_of(info.context, EstateManagementModel, "company_id")
-        return rows(EstateManagement, await loader.load(as_row(self)["id"]))
+    unit: OrgUnit | None = related(
+        VISIBLE,
+        "The unit it is attached to.",
+        OrgUnitModel,
+        source="unit_id",
+        many=False,
+    )
+    estate: Estate | None = related(
+        VISIBLE,
+        "For an owners' committee: its estate.",
+        EstateModel,
+        source="estate_id",
+        many=False,
+    )
+    managements: list[EstateManagement] = related(
+        VISIBLE,
+        "For a property company: the estates it manages or managed.",
+        EstateManagementModel,
+        key="company_id",
+    )
 
 
 @strawberry.type(description="A property company manages an estate over a period.")
@@ -200,15 +214,12 @@ class EstateManagement:
     starts_on: date = field(VISIBLE, "The first day.")
     ends_on: date | None = field(VISIBLE, "The day it ended; null while it lasts.")
 
-    @field(VISIBLE, "The company.")
-    async def company(self, info: AppInfo) -> Organization | None:
-        loader = by_id(info.context, OrganizationModel)
-        return one(Organization, await loader.load(as_row(self)["company_id"]))
-
-    @field(VISIBLE, "The estate.")
-    async def estate(self, info: AppInfo) -> Estate | None:
-        found = await by_id(info.context, EstateModel).load(as_row(self)["estate_id"])
-        return one(Estate, found)
+    company: Organization | None = related(
+        VISIBLE, "The company.", OrganizationModel, source="company_id", many=False
+    )
+    estate: Estate | None = related(
+        VISIBLE, "The estate.", EstateModel, source="estate_id", many=False
+    )
 
 
 for _name, _model in (
@@ -244,7 +255,7 @@ class OrgQuery:
             await visible(OrgUnitModel, info.context.caller)
             .filter(parent_id__isnull=True)
             .order_by("id")
-            .values()
+            .values(*columns(OrgUnitModel))
         )
         return rows(OrgUnit, found)
 

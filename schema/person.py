@@ -27,24 +27,23 @@ from permissions.rules import (
 )
 from resolvers import person as person_rules
 from resolvers.base import Invalid
-from resolvers.loaders import by_id, children_of
+from resolvers.loaders import by_id
 from resolvers.pagination import paginate
 from schema.base import (
     AppInfo,
     Connection,
     Node,
     UserErrorType,
-    as_row,
     decode_id,
     failed,
     field,
     one,
     payload,
-    rows,
     structural,
 )
 from schema.node import register_node
 from schema.org import Household, Organization, OrgUnit
+from schema.relations import related
 
 RoleType = strawberry.enum(Role, description="A role a person holds at a unit.")
 
@@ -67,17 +66,18 @@ class Person(Node):
     birth_date: date | None = field(BIRTH_RULE, "The date of birth.")
     is_active: bool | None = field(SELF_OR_STAFF, "Whether the account may sign in.")
 
-    @field(VISIBLE, "The roles the person holds, where the caller may see them.")
-    async def roles(self, info: AppInfo) -> list[RoleAssignment]:
-        loader = children_of(info.context, RoleAssignmentModel, "person_id")
-        return rows(RoleAssignment, await loader.load(as_row(self)["id"]))
-
-    @field(
-        VISIBLE, "The households the person belongs to, where the caller may see them."
+    roles: list[RoleAssignment] = related(
+        VISIBLE,
+        "The roles the person holds, where the caller may see them.",
+        RoleAssignmentModel,
+        key="person_id",
     )
-    async def households(self, info: AppInfo) -> list[HouseholdMember]:
-        loader = children_of(info.context, HouseholdMemberModel, "person_id")
-        return rows(HouseholdMember, await loader.load(as_row(self)["id"]))
+    households: list[HouseholdMember] = related(
+        VISIBLE,
+        "The households the person belongs to, where the caller may see them.",
+        HouseholdMemberModel,
+        key="person_id",
+    )
 
 
 @strawberry.type(description="A person holds a role at a unit, over a period.")
@@ -87,23 +87,19 @@ class RoleAssignment(Node):
     starts_at: datetime = field(VISIBLE, "From when.")
     ends_at: datetime | None = field(VISIBLE, "Until when; null while it lasts.")
 
-    @field(VISIBLE, "Who holds it.")
-    async def person(self, info: AppInfo) -> Person | None:
-        found = await by_id(info.context, PersonModel).load(as_row(self)["person_id"])
-        return one(Person, found)
-
-    @field(VISIBLE, "Where it is held.")
-    async def unit(self, info: AppInfo) -> OrgUnit | None:
-        unit = await by_id(info.context, OrgUnitModel).load(as_row(self)["unit_id"])
-        return one(OrgUnit, unit)
-
-    @field(VISIBLE, "Through which organisation, for company and committee roles.")
-    async def organization(self, info: AppInfo) -> Organization | None:
-        organization_id = as_row(self)["organization_id"]
-        if organization_id is None:
-            return None
-        found = await by_id(info.context, OrganizationModel).load(organization_id)
-        return one(Organization, found)
+    person: Person | None = related(
+        VISIBLE, "Who holds it.", PersonModel, source="person_id", many=False
+    )
+    unit: OrgUnit | None = related(
+        VISIBLE, "Where it is held.", OrgUnitModel, source="unit_id", many=False
+    )
+    organization: Organization | None = related(
+        VISIBLE,
+        "Through which organisation, for company and committee roles.",
+        OrganizationModel,
+        source="organization_id",
+        many=False,
+    )
 
 
 @strawberry.type(description="A person's membership of a household.")
@@ -113,15 +109,20 @@ class HouseholdMember:
     starts_on: date = field(VISIBLE, "Since when.")
     ends_on: date | None = field(VISIBLE, "Until when; null while it lasts.")
 
-    @field(VISIBLE, "The person, if the caller may see them.")
-    async def person(self, info: AppInfo) -> Person | None:
-        found = await by_id(info.context, PersonModel).load(as_row(self)["person_id"])
-        return one(Person, found)
-
-    @field(VISIBLE, "The household, if the caller may see it.")
-    async def household(self, info: AppInfo) -> Household | None:
-        loader = by_id(info.context, HouseholdModel)
-        return one(Household, await loader.load(as_row(self)["household_id"]))
+    person: Person | None = related(
+        VISIBLE,
+        "The person, if the caller may see them.",
+        PersonModel,
+        source="person_id",
+        many=False,
+    )
+    household: Household | None = related(
+        VISIBLE,
+        "The household, if the caller may see it.",
+        HouseholdModel,
+        source="household_id",
+        many=False,
+    )
 
 
 @structural
@@ -129,20 +130,20 @@ class HouseholdMember:
 class ViewerGrant:
     role: RoleType  # type: ignore[valid-type]
 
-    @strawberry.field(description="The unit where the role is held.")
-    async def unit(self, info: AppInfo) -> OrgUnit | None:
-        return one(
-            OrgUnit,
-            await by_id(info.context, OrgUnitModel).load(as_row(self)["unit_id"]),
-        )
-
-    @strawberry.field(description="The organisation, for company and committee roles.")
-    async def organization(self, info: AppInfo) -> Organization | None:
-        organization_id = as_row(self)["organization_id"]
-        if organization_id is None:
-            return None
-        found = await by_id(info.context, OrganizationModel).load(organization_id)
-        return one(Organization, found)
+    unit: OrgUnit | None = related(
+        VISIBLE,
+        "The unit where the role is held.",
+        OrgUnitModel,
+        source="unit_id",
+        many=False,
+    )
+    organization: Organization | None = related(
+        VISIBLE,
+        "The organisation, for company and committee roles.",
+        OrganizationModel,
+        source="organization_id",
+        many=False,
+    )
 
 
 @structural

@@ -199,3 +199,47 @@ async def login(http: httpx.AsyncClient, world: World) -> Callable[[str], Any]:
 @pytest.fixture
 def anonymous(http: httpx.AsyncClient) -> Client:
     return Client(http)
+
+
+# -- SQL statements ---------------------------------------------------------------
+
+import logging  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+
+class _Statements(logging.Handler):
+    """Tortoise's clients log each statement from their ``execute_*`` methods."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.funcName.startswith("execute"):
+            args = record.args
+            self.seen.append(
+                str(args[0] if isinstance(args, tuple) and args else record.msg)
+            )
+
+
+@contextmanager
+def _counting() -> Iterator[list[str]]:
+    logger = logging.getLogger("tortoise.db_client")
+    handler = _Statements()
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        yield handler.seen
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+@pytest.fixture
+def statements() -> Callable[[], Any]:
+    """``with statements() as seen:`` collects the SQL sent while the block runs."""
+    return _counting

@@ -69,7 +69,7 @@ async def _unit(
     return unit
 
 
-async def _person(
+async def add_person(
     world: World, key: str, name: str, phone: str, id_number: str | None = None
 ) -> Person:
     person = await Person.create(
@@ -84,7 +84,7 @@ async def _person(
     return person
 
 
-async def _grant(
+async def grant(
     person: Person, role: Role, unit: OrgUnit, organization: Organization | None = None
 ) -> None:
     await RoleAssignment.create(
@@ -157,31 +157,31 @@ async def build_world() -> World:
     home_b1 = await Household.create(unit=b1, unit_path=b1.path, address="乙一社区 8号")
     world.households.update(a1=home_a1, b1=home_b1)
 
-    admin = await _person(world, "admin", "管理员", "13900000001")
-    await _grant(admin, Role.ADMIN, district)
-    official_district = await _person(
+    admin = await add_person(world, "admin", "管理员", "13900000001")
+    await grant(admin, Role.ADMIN, district)
+    official_district = await add_person(
         world, "official_district", "区干部", "13900000002"
     )
-    await _grant(official_district, Role.OFFICIAL, district)
-    official_a = await _person(world, "official_a", "甲街道干部", "13900000003")
-    await _grant(official_a, Role.OFFICIAL, sub_a)
-    official_b = await _person(world, "official_b", "乙街道干部", "13900000004")
-    await _grant(official_b, Role.OFFICIAL, sub_b)
-    cadre_a1 = await _person(world, "cadre_a1", "甲一书记", "13900000005")
-    await _grant(cadre_a1, Role.CADRE, a1)
-    cadre_b1 = await _person(world, "cadre_b1", "乙一书记", "13900000006")
-    await _grant(cadre_b1, Role.CADRE, b1)
-    company_staff = await _person(world, "company_staff", "物业员工", "13900000007")
-    await _grant(company_staff, Role.PROPERTY_COMPANY, district, company)
-    committee_member = await _person(
+    await grant(official_district, Role.OFFICIAL, district)
+    official_a = await add_person(world, "official_a", "甲街道干部", "13900000003")
+    await grant(official_a, Role.OFFICIAL, sub_a)
+    official_b = await add_person(world, "official_b", "乙街道干部", "13900000004")
+    await grant(official_b, Role.OFFICIAL, sub_b)
+    cadre_a1 = await add_person(world, "cadre_a1", "甲一书记", "13900000005")
+    await grant(cadre_a1, Role.CADRE, a1)
+    cadre_b1 = await add_person(world, "cadre_b1", "乙一书记", "13900000006")
+    await grant(cadre_b1, Role.CADRE, b1)
+    company_staff = await add_person(world, "company_staff", "物业员工", "13900000007")
+    await grant(company_staff, Role.PROPERTY_COMPANY, district, company)
+    committee_member = await add_person(
         world, "committee_member", "业委会委员", "13900000008"
     )
-    await _grant(committee_member, Role.OWNERS_COMMITTEE, a1, committee)
+    await grant(committee_member, Role.OWNERS_COMMITTEE, a1, committee)
 
-    resident_a1 = await _person(
+    resident_a1 = await add_person(
         world, "resident_a1", "甲一居民", "13900000009", "330304196005010028"
     )
-    await _grant(resident_a1, Role.RESIDENT, a1)
+    await grant(resident_a1, Role.RESIDENT, a1)
     await HouseholdMember.create(
         person=resident_a1,
         household=home_a1,
@@ -190,10 +190,10 @@ async def build_world() -> World:
         is_owner=True,
         starts_on=date(2020, 1, 1),
     )
-    resident_b1 = await _person(
+    resident_b1 = await add_person(
         world, "resident_b1", "乙一居民", "13900000010", "330304196005010044"
     )
-    await _grant(resident_b1, Role.RESIDENT, b1)
+    await grant(resident_b1, Role.RESIDENT, b1)
     await HouseholdMember.create(
         person=resident_b1,
         household=home_b1,
