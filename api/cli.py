@@ -75,7 +75,7 @@ def _where(url: str) -> str:
 
 
 async def _ensure_postgres_database(url: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     parts = urlsplit(url)
     name = unquote(parts.path.lstrip("/")) or "postgres"

@@ -3,16 +3,54 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import asyncpg
 
 __all__ = [
     "TORTOISE_ORM",
     "default_database_url",
+    "is_postgres",
     "keep_session",
+    "throwaway_postgres",
     "tortoise_config",
 ]
+
+
+POSTGRES_SCHEMES = frozenset({"postgres", "postgresql", "asyncpg"})
+
+
+def is_postgres(url: str) -> bool:
+    return urlsplit(url).scheme in POSTGRES_SCHEMES
+
+
+@asynccontextmanager
+async def throwaway_postgres(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """A new, empty database on the server of ``server_url``, dropped on exit.
+
+    For the test suite and the benchmarks, so that runs never see each other's data.
+    """
+    parts = urlsplit(server_url)
+    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    connection = await asyncpg.connect(admin, timeout=10)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    try:
+        yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+    finally:
+        connection = await asyncpg.connect(admin, timeout=10)
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
 
 
 def default_database_url(data_dir: Path) -> str:

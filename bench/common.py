@@ -11,21 +11,18 @@ import asyncio
 import os
 import sys
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import asyncpg  # noqa: E402
 from tortoise import Tortoise  # noqa: E402
 from tortoise.migrations.api.migrate import migrate  # noqa: E402
 
-from api.db import tortoise_config  # noqa: E402
+from api.db import is_postgres, throwaway_postgres, tortoise_config  # noqa: E402
 
 __all__ = [
     "JWT_KEYS",
@@ -38,15 +35,6 @@ __all__ = [
 
 # A fixed signing key: the benchmarks never sign anyone in.
 JWT_KEYS = "bench:" + "b" * 40
-
-
-def is_postgres(url: str) -> bool:
-    return urlsplit(url).scheme in {"postgres", "postgresql", "asyncpg"}
-
-
-def _admin_url(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
 
 
 @asynccontextmanager
@@ -62,21 +50,8 @@ async def throwaway_database(
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
         yield f"sqlite://{folder / 'bench.sqlite3'}"
         return
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(_admin_url(base_url))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    parts = urlsplit(base_url)
-    try:
-        yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
-    finally:
-        admin = await asyncpg.connect(_admin_url(base_url))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with throwaway_postgres(base_url, prefix) as url:
+        yield url
 
 
 @asynccontextmanager

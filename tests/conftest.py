@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 import pytest_asyncio
 from tortoise import Tortoise
 from tortoise.contrib.test import truncate_all_models
 from tortoise.migrations.api.migrate import migrate
 
-from api.db import tortoise_config
+from api.db import is_postgres, throwaway_postgres, tortoise_config
 from resolvers.passwords import configure_hasher
 
 # Argon2 at its production cost is a tenth of a second per sign-in, by design; the
@@ -32,47 +29,16 @@ configure_hasher(time_cost=1, memory_cost=1024)
 BASE_URL = os.environ.get("DATABASE_URL", "")
 
 
-def _is_postgres(url: str) -> bool:
-    return urlsplit(url).scheme in {"postgres", "postgresql", "asyncpg"}
-
-
-async def _create_pg_database(url: str) -> str:
-    parts = urlsplit(url)
-    name = f"yunshang_test_{uuid.uuid4().hex[:10]}"
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    connection = await asyncpg.connect(admin)
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
-
-
-async def _drop_pg_database(url: str) -> None:
-    parts = urlsplit(url)
-    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-    connection = await asyncpg.connect(admin)
-    try:
-        await connection.execute(
-            f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)'
-        )
-    finally:
-        await connection.close()
-
-
 @pytest.fixture(scope="session")
 def backend() -> str:
-    return "postgres" if _is_postgres(BASE_URL) else "sqlite"
+    return "postgres" if is_postgres(BASE_URL) else "sqlite"
 
 
 @pytest_asyncio.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
-    if _is_postgres(BASE_URL):
-        url = await _create_pg_database(BASE_URL)
-        try:
+    if is_postgres(BASE_URL):
+        async with throwaway_postgres(BASE_URL, "yunshang_test") as url:
             yield url
-        finally:
-            await _drop_pg_database(url)
         return
     with tempfile.TemporaryDirectory(prefix="yunshang-test-") as folder:
         yield f"sqlite://{Path(folder) / 'test.sqlite3'}"

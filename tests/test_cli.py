@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from api.db import is_postgres
+
 ROOT = Path(__file__).resolve().parent.parent
 BASE_URL = os.environ.get("DATABASE_URL", "")
 
@@ -208,10 +210,6 @@ def test_bad_usage_exits_2_with_the_usage(tmp_path: Path) -> None:
 # -- PostgreSQL -------------------------------------------------------------------
 
 
-def _is_postgres(url: str) -> bool:
-    return urlsplit(url).scheme in {"postgres", "postgresql", "asyncpg"}
-
-
 async def _drop(url: str) -> None:
     import asyncpg  # type: ignore[import-untyped]
 
@@ -237,7 +235,7 @@ def new_pg_url() -> Iterator[str]:
         asyncio.run(_drop(url))
 
 
-@pytest.mark.skipif(not _is_postgres(BASE_URL), reason="needs DATABASE_URL (postgres)")
+@pytest.mark.skipif(not is_postgres(BASE_URL), reason="needs DATABASE_URL (postgres)")
 def test_migrate_creates_a_missing_postgres_database(
     new_pg_url: str, tmp_path: Path
 ) -> None:

@@ -14,18 +14,16 @@ import os
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import orjson
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
+from api.db import is_postgres, throwaway_postgres
 from schema.base import encode_id
 from tests.world import PASSWORD
 
@@ -34,8 +32,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(
-    urlsplit(DATABASE_URL).scheme not in {"postgres", "postgresql", "asyncpg"}
-    or not REDIS_URL,
+    not is_postgres(DATABASE_URL) or not REDIS_URL,
     reason="two workers need DATABASE_URL (PostgreSQL) and REDIS_URL",
 )
 
@@ -78,28 +75,8 @@ subscription Changes($unitId: ID!) {
 """
 
 
-def _admin_url(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
-
-
-@contextlib.asynccontextmanager
-async def _database() -> AsyncIterator[str]:
-    name = f"yunshang_workers_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(_admin_url(DATABASE_URL), timeout=10)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    parts = urlsplit(DATABASE_URL)
-    try:
-        yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
-    finally:
-        admin = await asyncpg.connect(_admin_url(DATABASE_URL), timeout=10)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+def _database() -> Any:
+    return throwaway_postgres(DATABASE_URL, "yunshang_workers")
 
 
 async def _run(env: dict[str, str], *args: str, seconds: float = 120) -> bytes:
