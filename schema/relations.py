@@ -38,7 +38,7 @@ from tortoise.models import Model
 from permissions.rules import Rule
 from permissions.scope import visible
 from resolvers.context import Context
-from resolvers.loaders import by_id, children_of, columns, first_rows_of
+from resolvers.loaders import by_id, children_of, first_rows_of, rows_in
 from resolvers.pagination import MAX_PAGE, connection, paginate
 
 __all__ = [
@@ -180,13 +180,10 @@ def resolve_relation(declared: Relation, source: Row, context: Context) -> Any:
 
 async def _load(context: Context, declared: Relation, rows: Sequence[Row]) -> None:
     """File the related rows of every row in ``rows`` in one statement."""
-    values = {row[declared.source] for row in rows} - {None}
-    queryset = visible(declared.model, context.caller)
+    values = list({row[declared.source] for row in rows} - {None})
     if declared.many:
-        found = await (
-            queryset.filter(**{f"{declared.key}__in": list(values)})
-            .order_by(declared.order)
-            .values(*columns(declared.model))
+        found = await rows_in(
+            context, declared.model, declared.key, values, declared.order
         )
         grouped: dict[Any, list[Row]] = defaultdict(list)
         for item in found:
@@ -195,7 +192,7 @@ async def _load(context: Context, declared: Relation, rows: Sequence[Row]) -> No
             row[declared.slot] = grouped.get(row[declared.source], [])
         return
 
-    found = await queryset.filter(id__in=list(values)).values(*columns(declared.model))
+    found = await rows_in(context, declared.model, "id", values)
     index = {item["id"]: item for item in found}
     for row in rows:
         row[declared.slot] = index.get(row[declared.source])

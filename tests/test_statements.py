@@ -76,6 +76,9 @@ async def test_the_org_tree_costs_one_statement_per_list_level(
     a = district["node"]["children"][0]
     assert len(a["children"]) == communities + 2
     assert len(seen) == 4, seen
+    # and each level passed its parents as one parameter, not one per parent
+    levels = [q for q in seen if "json_each(" in q or "= ANY(" in q]
+    assert len(levels) == 3, seen
 
 
 @pytest.mark.parametrize("communities", [10, 100])
