@@ -151,17 +151,13 @@ def _files(caller: Caller) -> QuerySet[StoredFile]:
     return StoredFile.filter(reduce(or_, terms)) if terms else _nothing(StoredFile)
 
 
-def _managements(caller: Caller) -> QuerySet[EstateManagement]:
-    return EstateManagement.all()
-
-
 SCOPES: dict[type[Model], Scope] = {
     # The administrative directory is public: residents choose their community in it.
     OrgUnit: _public(OrgUnit),
     Estate: _public(Estate),
     Building: _public(Building),
     Organization: _public(Organization),
-    EstateManagement: _managements,
+    EstateManagement: _public(EstateManagement),
     Household: _households,
     Person: _people,
     HouseholdMember: _by_path_or_own(HouseholdMember),

@@ -22,6 +22,7 @@ from permissions.rules import ANYONE, STAFF, VISIBLE, HasRole, InJurisdiction
 from permissions.scope import visible
 from resolvers import org as org_rules
 from resolvers.base import Invalid
+from resolvers.live import changes_under
 from resolvers.loaders import by_id, children_of, columns
 from resolvers.pagination import paginate
 from schema.base import (
@@ -31,6 +32,7 @@ from schema.base import (
     UserErrorType,
     as_row,
     decode_id,
+    encode_id,
     failed,
     field,
     one,
@@ -360,20 +362,12 @@ class OrgSubscription:
     async def org_changes(
         self, info: AppInfo, unit_id: strawberry.ID
     ) -> AsyncGenerator[OrgChange, None]:
-        from resolvers.live import changes_under
-
         _, pk = decode_id(unit_id, "OrgUnit")
         async for event in changes_under(info.context, "org", pk):
             yield {  # type: ignore[misc]
                 "kind": event.kind,
                 "subject_type": event.subject_type,
-                "subject_id": _global(event.subject_type, event.subject_id),
+                "subject_id": encode_id(event.subject_type, event.subject_id),
                 "at": event.at,
                 "unit_path": event.unit_path,
             }
-
-
-def _global(type_name: str, pk: int) -> strawberry.ID:
-    from schema.base import encode_id
-
-    return encode_id(type_name, pk)

@@ -19,7 +19,6 @@ from permissions.rules import (
     SIGNED_IN,
     STAFF,
     VISIBLE,
-    HasRole,
     Own,
     Sensitive,
     mask_id_number,
@@ -51,9 +50,7 @@ RoleType = strawberry.enum(Role, description="A role a person holds at a unit.")
 # these rules say which of the fields of a visible person each role may read.
 SELF_OR_STAFF = Own("id") | STAFF
 PHONE_RULE = Sensitive(SELF_OR_STAFF, mask_phone)
-ID_NUMBER_RULE = Sensitive(
-    Own("id") | HasRole(Role.ADMIN, Role.CADRE, Role.OFFICIAL), mask_id_number
-)
+ID_NUMBER_RULE = Sensitive(SELF_OR_STAFF, mask_id_number)
 BIRTH_RULE = Sensitive(SELF_OR_STAFF)
 
 

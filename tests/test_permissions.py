@@ -36,6 +36,7 @@ from models import (
 )
 from models.enums import OrganizationKind, Role
 from permissions import scope
+from resolvers.pagination import encode_cursor
 from schema.base import encode_id
 from tests.conftest import Client
 from tests.world import PASSWORD, PAST, World
@@ -1391,3 +1392,80 @@ async def test_an_id_of_another_type_never_returns_a_row(
     assert codes(body) == ([code] if code else []), body
     assert (body["data"] or {}).get(field) is None
     assert await counts() == before
+
+
+# -- households of a unit, a page at a time ---------------------------------------
+
+HOUSEHOLD_PAGES_NESTED = """
+{ orgRoots { children { children { name
+    households(first: 5) { totalCount edges { node { address } } } } } } }
+"""
+HOUSEHOLD_PAGE_AFTER = """
+query Page($id: ID!, $after: String) {
+  orgUnit(id: $id) {
+    households(first: 5, after: $after) { edges { node { address } } }
+  }
+}
+"""
+HOUSEHOLDS_SEEN = {
+    "admin": {"甲一社区": ["湖景苑 1幢 101室"], "乙一社区": ["乙一社区 8号"]},
+    "official_a": {"甲一社区": ["湖景苑 1幢 101室"], "乙一社区": []},
+    "cadre_b1": {"甲一社区": [], "乙一社区": ["乙一社区 8号"]},
+    "resident_a1": {"甲一社区": ["湖景苑 1幢 101室"], "乙一社区": []},
+    "resident_b1": {"甲一社区": [], "乙一社区": ["乙一社区 8号"]},
+    "company_staff": {"甲一社区": ["湖景苑 1幢 101室"], "乙一社区": []},
+}
+
+
+@pytest.mark.parametrize("role", list(HOUSEHOLDS_SEEN))
+async def test_households_of_a_unit_are_scoped_on_both_paths(
+    login: SignIn, world: World, role: str
+) -> None:
+    # Given a caller, and the first pages of every community's households, which the
+    # look-ahead loads for all communities in one statement
+    client = await login(role)
+    nested = await client.query(HOUSEHOLD_PAGES_NESTED)
+    assert "errors" not in nested, nested
+    pages = {
+        community["name"]: [
+            e["node"]["address"] for e in community["households"]["edges"]
+        ]
+        for subdistrict in nested["data"]["orgRoots"][0]["children"]
+        for community in subdistrict["children"]
+    }
+    counts = {
+        community["name"]: community["households"]["totalCount"]
+        for subdistrict in nested["data"]["orgRoots"][0]["children"]
+        for community in subdistrict["children"]
+    }
+
+    # When a later page is asked for one community at a time
+    later: dict[str, list[str]] = {}
+    for key, name in (("A1", "甲一社区"), ("B1", "乙一社区")):
+        body = await client.query(
+            HOUSEHOLD_PAGE_AFTER,
+            {
+                "id": encode_id("OrgUnit", world.units[key].id),
+                "after": encode_cursor(0),
+            },
+        )
+        later[name] = [
+            e["node"]["address"] for e in body["data"]["orgUnit"]["households"]["edges"]
+        ]
+
+    # Then both paths show exactly the households the role may see, and counts agree
+    expected = HOUSEHOLDS_SEEN[role]
+    assert {name: pages[name] for name in expected} == expected
+    assert later == expected
+    assert {name: counts[name] for name in expected} == {
+        name: len(seen) for name, seen in expected.items()
+    }
+
+
+async def test_a_page_size_out_of_range_is_refused(login: SignIn, world: World) -> None:
+    admin = await login("admin")
+    body = await admin.query(
+        HOUSEHOLD_PAGE_AFTER.replace("first: 5", "first: 0"),
+        {"id": encode_id("OrgUnit", world.units["A1"].id)},
+    )
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
