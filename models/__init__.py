@@ -1,7 +1,15 @@
 """Tortoise models, one module per domain. Imports nothing of the project above."""
 
 from models.audit import AuditRecord
+from models.coordination import DutyCheck, DutyItem
 from models.enums import Outcome
+from models.evaluation import (
+    EvaluationRound,
+    EvaluationScore,
+    Question,
+    Questionnaire,
+    Rating,
+)
 from models.file import StoredFile
 from models.identity import ApiToken, LoginFailure, OneTimeCode, RefreshToken
 from models.org import (
@@ -14,6 +22,11 @@ from models.org import (
 )
 from models.organization import EstateManagement, Organization, OrganizationKind
 from models.person import HouseholdMember, Person, Role, RoleAssignment
+from models.property import (
+    OwnershipClaimAttempt,
+    PropertyOwnership,
+    PropertyRecord,
+)
 
 __models__ = [
     AuditRecord,
@@ -31,6 +44,16 @@ __models__ = [
     HouseholdMember,
     Person,
     RoleAssignment,
+    PropertyRecord,
+    PropertyOwnership,
+    OwnershipClaimAttempt,
+    Questionnaire,
+    Question,
+    EvaluationRound,
+    Rating,
+    EvaluationScore,
+    DutyItem,
+    DutyCheck,
 ]
 
 __all__ = [
@@ -38,8 +61,12 @@ __all__ = [
     "AuditRecord",
     "Building",
     "CommunityKind",
+    "DutyCheck",
+    "DutyItem",
     "Estate",
     "EstateManagement",
+    "EvaluationRound",
+    "EvaluationScore",
     "Household",
     "HouseholdMember",
     "Level",
@@ -49,7 +76,13 @@ __all__ = [
     "Organization",
     "OrganizationKind",
     "Outcome",
+    "OwnershipClaimAttempt",
     "Person",
+    "PropertyOwnership",
+    "PropertyRecord",
+    "Question",
+    "Questionnaire",
+    "Rating",
     "RefreshToken",
     "Role",
     "RoleAssignment",

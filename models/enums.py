@@ -43,3 +43,39 @@ class Outcome(StrEnum):
     OK = "OK"
     DENIED = "DENIED"
     FAILED = "FAILED"
+
+
+class EvaluationTarget(StrEnum):
+    PROPERTY_SERVICE = "PROPERTY_SERVICE"
+    OWNERS_COMMITTEE = "OWNERS_COMMITTEE"
+
+
+class RaterGroup(StrEnum):
+    OWNERS = "OWNERS"
+    PARTY_ORGANIZATION = "PARTY_ORGANIZATION"
+    PROPERTY_COMPANY = "PROPERTY_COMPANY"
+    SUBDISTRICT = "SUBDISTRICT"
+    COMMUNITY = "COMMUNITY"
+
+
+class RoundStatus(StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class ScoreStatus(StrEnum):
+    SCORED = "SCORED"
+    NOT_ENOUGH_RATINGS = "NOT_ENOUGH_RATINGS"
+
+
+class DutyParty(StrEnum):
+    RESIDENTS_COMMITTEE = "RESIDENTS_COMMITTEE"
+    OWNERS_COMMITTEE = "OWNERS_COMMITTEE"
+    PROPERTY_COMPANY = "PROPERTY_COMPANY"
+
+
+class DutyFrequency(StrEnum):
+    WEEKLY = "WEEKLY"
+    MONTHLY = "MONTHLY"
+    QUARTERLY = "QUARTERLY"
+    YEARLY = "YEARLY"

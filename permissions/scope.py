@@ -21,13 +21,22 @@ from models import (
     ApiToken,
     AuditRecord,
     Building,
+    DutyCheck,
+    DutyItem,
     Estate,
     EstateManagement,
+    EvaluationRound,
+    EvaluationScore,
     Household,
     HouseholdMember,
     Organization,
     OrgUnit,
     Person,
+    PropertyOwnership,
+    PropertyRecord,
+    Question,
+    Questionnaire,
+    Rating,
     RoleAssignment,
     StoredFile,
 )
@@ -151,6 +160,88 @@ def _files(caller: Caller) -> QuerySet[StoredFile]:
     return StoredFile.filter(reduce(or_, terms)) if terms else _nothing(StoredFile)
 
 
+# -- estates: register, evaluation, coordination -------------------------------
+
+
+def _staff_only(model: type[M]) -> Scope:
+    def scope(caller: Caller) -> QuerySet[M]:
+        if caller.is_admin:
+            return model.all()
+        staff = _staff_subtree(caller)
+        return model.filter(staff) if staff is not None else _nothing(model)
+
+    return scope
+
+
+def _staff_or_estate_party(model: type[M]) -> Scope:
+    """Staff over the estate, and the company or committee acting for it."""
+
+    def scope(caller: Caller) -> QuerySet[M]:
+        if caller.is_admin:
+            return model.all()
+        terms: list[Q] = []
+        staff = _staff_subtree(caller)
+        if staff is not None:
+            terms.append(staff)
+        if caller.estate_ids:
+            terms.append(Q(estate_id__in=list(caller.estate_ids)))
+        return model.filter(reduce(or_, terms)) if terms else _nothing(model)
+
+    return scope
+
+
+def _ancestors(path: str) -> list[str]:
+    """``/1/2/4/`` → ``/1/``, ``/1/2/``, ``/1/2/4/``."""
+    parts = [part for part in path.split("/") if part]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def _configured_above(model: type[M]) -> Scope:
+    """Configuration made at a unit: seen by anyone holding a role at or below it,
+    and by staff above it."""
+
+    def scope(caller: Caller) -> QuerySet[M]:
+        if caller.is_admin:
+            return model.all()
+        above = sorted({a for g in caller.grants for a in _ancestors(g.unit_path)})
+        terms: list[Q] = [Q(unit_path__in=above)] if above else []
+        staff = _staff_subtree(caller)
+        if staff is not None:
+            terms.append(staff)
+        return model.filter(reduce(or_, terms)) if terms else _nothing(model)
+
+    return scope
+
+
+def _rounds(caller: Caller) -> QuerySet[EvaluationRound]:
+    """Staff over the estate, its company and committee, and its verified owners."""
+    if caller.is_admin:
+        return EvaluationRound.all()
+    terms: list[Q] = []
+    staff = _staff_subtree(caller)
+    if staff is not None:
+        terms.append(staff)
+    if caller.estate_ids:
+        terms.append(Q(estate_id__in=list(caller.estate_ids)))
+    if caller.person_id is not None:
+        owned = PropertyOwnership.filter(
+            person_id=caller.person_id, ended_at__isnull=True
+        ).values("estate_id")
+        terms.append(Q(estate_id__in=Subquery(owned)))
+    return (
+        EvaluationRound.filter(reduce(or_, terms))
+        if terms
+        else _nothing(EvaluationRound)
+    )
+
+
+def _own_ratings(caller: Caller) -> QuerySet[Rating]:
+    # Individual ratings are seen by their author only: not by staff, not by admins.
+    if caller.person_id is None:
+        return _nothing(Rating)
+    return Rating.filter(person_id=caller.person_id)
+
+
 SCOPES: dict[type[Model], Scope] = {
     # The administrative directory is public: residents choose their community in it.
     OrgUnit: _public(OrgUnit),
@@ -165,6 +256,15 @@ SCOPES: dict[type[Model], Scope] = {
     ApiToken: _api_tokens,
     AuditRecord: _audit,
     StoredFile: _files,
+    PropertyRecord: _staff_only(PropertyRecord),
+    PropertyOwnership: _by_path_or_own(PropertyOwnership),
+    Questionnaire: _configured_above(Questionnaire),
+    Question: _configured_above(Question),
+    EvaluationRound: _rounds,
+    Rating: _own_ratings,
+    EvaluationScore: _staff_or_estate_party(EvaluationScore),
+    DutyItem: _staff_or_estate_party(DutyItem),
+    DutyCheck: _staff_or_estate_party(DutyCheck),
 }
 
 

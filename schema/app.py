@@ -19,6 +19,12 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from schema.audit import AuditQuery
+from schema.coordination import CoordinationMutation, CoordinationQuery
+from schema.evaluation import (
+    EvaluationMutation,
+    EvaluationQuery,
+    EvaluationSubscription,
+)
 from schema.execution import FastExecutionContext
 from schema.extensions import (
     AuditReveals,
@@ -38,17 +44,33 @@ __all__ = ["Limits", "build_schema"]
 
 
 @strawberry.type(description="Reads.")
-class Query(NodeQuery, OrgQuery, PersonQuery, IdentityQuery, AuditQuery, FileQuery):
+class Query(
+    NodeQuery,
+    OrgQuery,
+    PersonQuery,
+    IdentityQuery,
+    AuditQuery,
+    FileQuery,
+    EvaluationQuery,
+    CoordinationQuery,
+):
     pass
 
 
 @strawberry.type(description="Writes: each returns its user errors as data.")
-class Mutation(OrgMutation, PersonMutation, IdentityMutation, FileMutation):
+class Mutation(
+    OrgMutation,
+    PersonMutation,
+    IdentityMutation,
+    FileMutation,
+    EvaluationMutation,
+    CoordinationMutation,
+):
     pass
 
 
 @strawberry.type(description="Live streams over graphql-transport-ws.")
-class Subscription(OrgSubscription):
+class Subscription(OrgSubscription, EvaluationSubscription):
     pass
 
 
