@@ -12,6 +12,9 @@ from models.evaluation import (
 )
 from models.file import StoredFile
 from models.identity import ApiToken, LoginFailure, OneTimeCode, RefreshToken
+from models.imports import ImportRowReport, ImportRun
+from models.job import JobLock, JobRun
+from models.notification import Notification
 from models.org import (
     Building,
     CommunityKind,
@@ -27,6 +30,7 @@ from models.property import (
     PropertyOwnership,
     PropertyRecord,
 )
+from models.warning import Warning
 
 __models__ = [
     AuditRecord,
@@ -54,6 +58,12 @@ __models__ = [
     EvaluationScore,
     DutyItem,
     DutyCheck,
+    ImportRun,
+    ImportRowReport,
+    JobLock,
+    JobRun,
+    Notification,
+    Warning,
 ]
 
 __all__ = [
@@ -69,8 +79,13 @@ __all__ = [
     "EvaluationScore",
     "Household",
     "HouseholdMember",
+    "ImportRowReport",
+    "ImportRun",
+    "JobLock",
+    "JobRun",
     "Level",
     "LoginFailure",
+    "Notification",
     "OneTimeCode",
     "OrgUnit",
     "Organization",
@@ -87,4 +102,5 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "StoredFile",
+    "Warning",
 ]

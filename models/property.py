@@ -35,7 +35,6 @@ class PropertyRecord(Model):
         null=True,
         on_delete=fields.RESTRICT,
     )
-    import_run_id = fields.IntField(null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 

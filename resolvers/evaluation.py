@@ -305,7 +305,9 @@ async def ranking(
         .values()
     )
     scores = await scores_of(rounds)
-    entries = [{"round": r, "score": scores[(r["id"], target)]} for r in rounds]
+    entries: list[dict[str, Any]] = [
+        {"round": r, "score": scores[(r["id"], target)]} for r in rounds
+    ]
     entries.sort(
         key=lambda e: (
             e["score"].score is None,
@@ -571,7 +573,7 @@ async def close_rounds(context: Context, unit_id: int, period: str) -> int:
         raise Invalid(
             [UserError("period", "No open round of this period here.", "NO_OPEN_ROUND")]
         )
-    await _freeze(context, [int(i) for i in ids], "EVALUATION_ROUNDS_CLOSE")
+    await _freeze(context, [int(str(i)) for i in ids], "EVALUATION_ROUNDS_CLOSE")
     return len(ids)
 
 
@@ -655,7 +657,7 @@ async def _party_organizations(estate: Mapping[str, Any]) -> set[int]:
             unit_id=estate["unit_id"],
             estate_id__isnull=True,
         ).values_list("id", flat=True)
-    return {int(i) for i in found}
+    return {int(str(i)) for i in found}
 
 
 async def _rater_key(

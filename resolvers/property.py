@@ -84,7 +84,6 @@ class _RegisterRows:
         self.context = context
         self.estate = estate
         self.homes = homes
-        self.run_id: int | None = None
 
     async def __call__(
         self, work: Work, row_number: int, values: dict[str, str]
@@ -103,7 +102,7 @@ class _RegisterRows:
         try:
             parsed = parse_id_number(values.get(ID_NUMBER, ""))
         except IdNumberError as error:
-            return _refused(error.code, error.message)
+            return _refused(error.code, str(error))
 
         fingerprint = id_fingerprint(parsed.number, self.context.id_key)
         elsewhere = (
@@ -131,7 +130,6 @@ class _RegisterRows:
                 id_fingerprint=fingerprint,
                 id_masked=mask_id_number(parsed.number),
                 household_id=household_id,
-                import_run_id=self.run_id,
                 created_at=now,
                 updated_at=now,
             )
@@ -187,11 +185,13 @@ async def import_register(
     """Import one estate's register from a CSV or XLSX file; returns the run."""
     estate = await estate_in_reach(context, estate_id)
     handle = _RegisterRows(context, estate, await _homes_of(estate))
-    unit = await estate.unit
     return await run_import(
         context,
         kind=IMPORT_KIND,
-        unit=unit,
+        unit_id=estate.unit_id,
+        unit_path=estate.unit_path,
+        target_type="Estate",
+        target_id=estate.id,
         filename=filename,
         data=data,
         columns=list(REGISTER_COLUMNS),
@@ -238,7 +238,7 @@ async def claim_ownership(
     try:
         parsed = parse_id_number(id_number)
     except IdNumberError as error:
-        errors.append(UserError("idNumber", error.message, error.code))
+        errors.append(UserError("idNumber", str(error), error.code))
     if errors:
         raise Invalid(errors)
     assert parsed is not None

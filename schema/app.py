@@ -36,9 +36,17 @@ from schema.extensions import (
 from schema.file import FileMutation, FileQuery
 from schema.governance import govern
 from schema.identity import IdentityMutation, IdentityQuery
+from schema.imports import ImportQuery, ImportSubscription
 from schema.node import NodeQuery
+from schema.notification import (
+    NotificationMutation,
+    NotificationQuery,
+    NotificationSubscription,
+)
 from schema.org import OrgMutation, OrgQuery, OrgSubscription
 from schema.person import PersonMutation, PersonQuery
+from schema.property import PropertyMutation, PropertyQuery
+from schema.warning import WarningQuery, WarningSubscription
 
 __all__ = ["Limits", "build_schema"]
 
@@ -51,8 +59,12 @@ class Query(
     IdentityQuery,
     AuditQuery,
     FileQuery,
+    PropertyQuery,
     EvaluationQuery,
     CoordinationQuery,
+    NotificationQuery,
+    WarningQuery,
+    ImportQuery,
 ):
     pass
 
@@ -63,6 +75,8 @@ class Mutation(
     PersonMutation,
     IdentityMutation,
     FileMutation,
+    NotificationMutation,
+    PropertyMutation,
     EvaluationMutation,
     CoordinationMutation,
 ):
@@ -70,7 +84,13 @@ class Mutation(
 
 
 @strawberry.type(description="Live streams over graphql-transport-ws.")
-class Subscription(OrgSubscription, EvaluationSubscription):
+class Subscription(
+    OrgSubscription,
+    NotificationSubscription,
+    WarningSubscription,
+    ImportSubscription,
+    EvaluationSubscription,
+):
     pass
 
 

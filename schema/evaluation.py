@@ -275,7 +275,7 @@ def _score_loader(
         loader = DataLoader(load)
         loader.known = known  # type: ignore[attr-defined]
         context.loaders[key] = loader
-    return loader  # type: ignore[no-any-return]
+    return loader
 
 
 async def _score(
@@ -310,7 +310,7 @@ def _duties_loader(info: AppInfo) -> DataLoader[tuple[int, date, date], list[Any
 
         loader = DataLoader(load)
         context.loaders[key] = loader
-    return loader  # type: ignore[no-any-return]
+    return loader
 
 
 @strawberry.type(description="One estate's evaluation over one period.")
@@ -563,13 +563,14 @@ class EvaluationMutation:
     async def questionnaire_create(
         self, info: AppInfo, input: QuestionnaireCreateInput
     ) -> QuestionnairePayload:
-        weights = None
+        weights: dict[str, dict[str, int]] | None = None
         if input.weights is not None:
-            weights = {}
+            given: dict[str, dict[str, int]] = {}
             for w in input.weights:
-                weights.setdefault(EvaluationTarget(w.target).value, {})[
+                given.setdefault(EvaluationTarget(w.target).value, {})[
                     RaterGroup(w.group).value
                 ] = w.weight
+            weights = given
         try:
             row = await rules.create_questionnaire(
                 info.context,

@@ -1,0 +1,182 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from models.enums import DutyFrequency, DutyParty, EvaluationTarget, RaterGroup, RoundStatus, ScoreStatus
+from orjson import loads
+from tortoise.fields.base import OnDelete
+from tortoise.fields.data import JSON_DUMPS
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0002_foundations')]
+
+    initial = False
+
+    operations = [
+        ops.CreateModel(
+            name='DutyItem',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('estate', fields.ForeignKeyField('models.Estate', source_field='estate_id', db_constraint=True, to_field='id', related_name='duty_items', on_delete=OnDelete.RESTRICT)),
+                ('unit_path', fields.CharField(db_index=True, max_length=255)),
+                ('party', fields.CharEnumField(description='RESIDENTS_COMMITTEE: RESIDENTS_COMMITTEE\nOWNERS_COMMITTEE: OWNERS_COMMITTEE\nPROPERTY_COMPANY: PROPERTY_COMPANY', enum_type=DutyParty, max_length=20)),
+                ('title', fields.CharField(max_length=100)),
+                ('description', fields.CharField(default='', max_length=500)),
+                ('frequency', fields.CharEnumField(description='WEEKLY: WEEKLY\nMONTHLY: MONTHLY\nQUARTERLY: QUARTERLY\nYEARLY: YEARLY', enum_type=DutyFrequency, max_length=10)),
+                ('starts_on', fields.DateField()),
+                ('ended_on', fields.DateField(null=True)),
+                ('created_by_id', fields.IntField(null=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'duty_item', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='DutyCheck',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('item', fields.ForeignKeyField('models.DutyItem', source_field='item_id', db_constraint=True, to_field='id', related_name='checks', on_delete=OnDelete.RESTRICT)),
+                ('estate_id', fields.IntField(db_index=True)),
+                ('unit_path', fields.CharField(db_index=True, max_length=255)),
+                ('period_key', fields.CharField(max_length=10)),
+                ('checked_on', fields.DateField()),
+                ('note', fields.CharField(default='', max_length=500)),
+                ('evidence', fields.ForeignKeyField('models.StoredFile', source_field='evidence_id', null=True, db_constraint=True, to_field='id', related_name='duty_checks', on_delete=OnDelete.RESTRICT)),
+                ('checked_by_id', fields.IntField(null=True)),
+                ('token_id', fields.IntField(null=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'duty_check', 'app': 'models', 'unique_together': (('item', 'period_key'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='OwnershipClaimAttempt',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('person_id', fields.IntField(db_index=True)),
+                ('certificate_key', fields.CharField(db_index=True, max_length=64)),
+                ('at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=False)),
+                ('matched', fields.BooleanField()),
+                ('code', fields.CharField(default='', max_length=40)),
+            ],
+            options={'table': 'ownership_claim_attempt', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PropertyRecord',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('estate', fields.ForeignKeyField('models.Estate', source_field='estate_id', db_constraint=True, to_field='id', related_name='property_records', on_delete=OnDelete.RESTRICT)),
+                ('unit_path', fields.CharField(db_index=True, max_length=255)),
+                ('certificate_number', fields.CharField(db_index=True, max_length=60)),
+                ('dwelling', fields.CharField(max_length=100)),
+                ('owner_name', fields.CharField(max_length=50)),
+                ('id_fingerprint', fields.CharField(max_length=64)),
+                ('id_masked', fields.CharField(max_length=18)),
+                ('household', fields.ForeignKeyField('models.Household', source_field='household_id', null=True, db_constraint=True, to_field='id', related_name='property_records', on_delete=OnDelete.RESTRICT)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'property_record', 'app': 'models', 'unique_together': (('certificate_number', 'id_fingerprint'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PropertyOwnership',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('person', fields.ForeignKeyField('models.Person', source_field='person_id', db_constraint=True, to_field='id', related_name='ownerships', on_delete=OnDelete.RESTRICT)),
+                ('record', fields.ForeignKeyField('models.PropertyRecord', source_field='record_id', db_constraint=True, to_field='id', related_name='ownerships', on_delete=OnDelete.RESTRICT)),
+                ('estate', fields.ForeignKeyField('models.Estate', source_field='estate_id', db_constraint=True, to_field='id', related_name='ownerships', on_delete=OnDelete.RESTRICT)),
+                ('household', fields.ForeignKeyField('models.Household', source_field='household_id', null=True, db_constraint=True, to_field='id', related_name='ownerships', on_delete=OnDelete.RESTRICT)),
+                ('unit_path', fields.CharField(db_index=True, max_length=255)),
+                ('certificate_number', fields.CharField(max_length=60)),
+                ('verified_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('ended_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'property_ownership', 'app': 'models', 'unique_together': (('person', 'record'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Questionnaire',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('unit', fields.ForeignKeyField('models.OrgUnit', source_field='unit_id', db_constraint=True, to_field='id', related_name='questionnaires', on_delete=OnDelete.RESTRICT)),
+                ('unit_path', fields.CharField(db_index=True, max_length=255)),
+                ('name', fields.CharField(max_length=100)),
+                ('weights', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
+                ('min_owner_ratings', fields.SmallIntField(default=5)),
+                ('created_by_id', fields.IntField(null=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'questionnaire', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='EvaluationRound',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('estate', fields.ForeignKeyField('models.Estate', source_field='estate_id', db_constraint=True, to_field='id', related_name='evaluation_rounds', on_delete=OnDelete.RESTRICT)),
+                ('unit_path', fields.CharField(db_index=True, max_length=255)),
+                ('questionnaire', fields.ForeignKeyField('models.Questionnaire', source_field='questionnaire_id', db_constraint=True, to_field='id', related_name='rounds', on_delete=OnDelete.RESTRICT)),
+                ('period', fields.CharField(db_index=True, max_length=16)),
+                ('starts_on', fields.DateField()),
+                ('ends_on', fields.DateField()),
+                ('status', fields.CharEnumField(default=RoundStatus.OPEN, description='OPEN: OPEN\nCLOSED: CLOSED', enum_type=RoundStatus, max_length=8)),
+                ('weights', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
+                ('min_owner_ratings', fields.SmallIntField()),
+                ('opened_by_id', fields.IntField(null=True)),
+                ('closed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('closed_by_id', fields.IntField(null=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'evaluation_round', 'app': 'models', 'unique_together': (('estate', 'period'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='EvaluationScore',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('round', fields.ForeignKeyField('models.EvaluationRound', source_field='round_id', db_constraint=True, to_field='id', related_name='scores', on_delete=OnDelete.RESTRICT)),
+                ('estate_id', fields.IntField(db_index=True)),
+                ('unit_path', fields.CharField(db_index=True, max_length=255)),
+                ('target', fields.CharEnumField(description='PROPERTY_SERVICE: PROPERTY_SERVICE\nOWNERS_COMMITTEE: OWNERS_COMMITTEE', enum_type=EvaluationTarget, max_length=20)),
+                ('status', fields.CharEnumField(description='SCORED: SCORED\nNOT_ENOUGH_RATINGS: NOT_ENOUGH_RATINGS', enum_type=ScoreStatus, max_length=20)),
+                ('score', fields.FloatField(null=True)),
+                ('groups', fields.JSONField(default=list, encoder=JSON_DUMPS, decoder=loads)),
+                ('computed_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'evaluation_score', 'app': 'models', 'unique_together': (('round', 'target'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Question',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('questionnaire', fields.ForeignKeyField('models.Questionnaire', source_field='questionnaire_id', db_constraint=True, to_field='id', related_name='questions', on_delete=OnDelete.RESTRICT)),
+                ('unit_path', fields.CharField(db_index=True, max_length=255)),
+                ('target', fields.CharEnumField(description='PROPERTY_SERVICE: PROPERTY_SERVICE\nOWNERS_COMMITTEE: OWNERS_COMMITTEE', enum_type=EvaluationTarget, max_length=20)),
+                ('position', fields.SmallIntField()),
+                ('text', fields.CharField(max_length=200)),
+                ('weight', fields.SmallIntField(default=1)),
+            ],
+            options={'table': 'question', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Rating',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('round', fields.ForeignKeyField('models.EvaluationRound', source_field='round_id', db_constraint=True, to_field='id', related_name='ratings', on_delete=OnDelete.RESTRICT)),
+                ('unit_path', fields.CharField(max_length=255)),
+                ('target', fields.CharEnumField(description='PROPERTY_SERVICE: PROPERTY_SERVICE\nOWNERS_COMMITTEE: OWNERS_COMMITTEE', enum_type=EvaluationTarget, max_length=20)),
+                ('group', fields.CharEnumField(description='OWNERS: OWNERS\nPARTY_ORGANIZATION: PARTY_ORGANIZATION\nPROPERTY_COMPANY: PROPERTY_COMPANY\nSUBDISTRICT: SUBDISTRICT\nCOMMUNITY: COMMUNITY', enum_type=RaterGroup, max_length=20)),
+                ('rater_key', fields.CharField(max_length=80)),
+                ('person', fields.ForeignKeyField('models.Person', source_field='person_id', db_constraint=True, to_field='id', related_name='ratings', on_delete=OnDelete.RESTRICT)),
+                ('answers', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
+                ('score', fields.FloatField()),
+                ('comment', fields.CharField(default='', max_length=500)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'rating', 'app': 'models', 'unique_together': (('round', 'target', 'group', 'rater_key'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+    ]
