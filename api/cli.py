@@ -194,7 +194,10 @@ def _note(text: str) -> None:
     sys.stderr.flush()
 
 
-async def _load_demo(scale: str, seed: int, force: bool) -> None:
+async def _load_demo(
+    scale: str, seed: int, force: bool, id_key: bytes | None = None
+) -> None:
+    """``id_key`` fingerprints the demo register as the server will match it."""
     from tortoise.contrib.test import truncate_all_models
 
     from api.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, database_is_empty, load_demo
@@ -207,7 +210,9 @@ async def _load_demo(scale: str, seed: int, force: bool) -> None:
             "the database already holds data; `demo --force` empties every table first"
         )
     try:
-        summary = await load_demo(scale, seed)
+        summary = await (
+            load_demo(scale, seed, id_key) if id_key else load_demo(scale, seed)
+        )
     except ValueError as error:
         hint = "" if force else " (`demo --force` empties every table first)"
         raise CommandError(f"{error}{hint}") from None
@@ -234,7 +239,7 @@ async def _prepare(settings: Settings, demo: bool) -> None:
     async with _database(settings):
         if await database_is_empty():
             logger.info("the database is empty: loading the demo district")
-            await _load_demo("district", DEFAULT_SEED, force=False)
+            await _load_demo("district", DEFAULT_SEED, False, settings.id_key)
 
 
 # -- API tokens -------------------------------------------------------------------
@@ -474,7 +479,7 @@ def _run(args: argparse.Namespace) -> None:
 async def _demo(settings: Settings, scale: str, seed: int, force: bool) -> None:
     await apply_migrations(settings.database_url)
     async with _database(settings):
-        await _load_demo(scale, seed, force)
+        await _load_demo(scale, seed, force, settings.id_key)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

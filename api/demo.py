@@ -35,6 +35,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from api.demo_estates import load_estate_demo
 from models import (
     Building,
     CommunityKind,
@@ -50,6 +51,7 @@ from models import (
     Role,
     RoleAssignment,
 )
+from resolvers.context import DEVELOPMENT_ID_KEY
 from resolvers.idnumber import check_digit as id_check_digit
 from resolvers.passwords import hash_password
 
@@ -1271,9 +1273,15 @@ async def database_is_empty() -> bool:
     return not await OrgUnit.exists()
 
 
-async def load_demo(scale: str = "district", seed: int = DEFAULT_SEED) -> DemoSummary:
+async def load_demo(
+    scale: str = "district",
+    seed: int = DEFAULT_SEED,
+    id_key: bytes = DEVELOPMENT_ID_KEY,
+) -> DemoSummary:
     """Inserts the demo data of ``scale`` into an empty database, in one transaction.
 
+    The estates' demo (``api.demo_estates``) follows, its register fingerprinted
+    with ``id_key`` (the server's ``YUNSHANG_ID_KEY``, so demo owners can claim).
     The same scale and seed always insert the same rows. Raises ``ValueError`` for
     an unknown scale or when a table to fill already holds rows.
     """
@@ -1299,6 +1307,7 @@ async def load_demo(scale: str = "district", seed: int = DEFAULT_SEED) -> DemoSu
         if is_postgres:
             await _reset_sequences(connection, rows)
 
+    await load_estate_demo(seed, id_key)  # the register is fingerprinted with id_key
     summary = rows.summary()
     logger.info(
         "demo data loaded: scale %s, seed %s, %s units, %s households, %s people; "

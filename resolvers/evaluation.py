@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.functions import Avg, Count
+from tortoise.transactions import in_transaction
 
 from models import (
     Estate,
@@ -642,6 +644,12 @@ def _common_path(paths: Iterable[str]) -> str:
 # -- ratings --------------------------------------------------------------------------
 
 
+async def _create_rating(**values: Any) -> Rating:
+    # A savepoint: a duplicate fails alone, leaving the transaction usable.
+    async with in_transaction():
+        return await Rating.create(**values)
+
+
 def _parent_path(path: str) -> str:
     return path[: path.rstrip("/").rfind("/") + 1]
 
@@ -808,18 +816,24 @@ async def submit_rating(
             raise Invalid(
                 [UserError("roundId", "The round is closed.", "ROUND_CLOSED")]
             )
-        rating = await Rating.create(
-            round_id=round_id,
-            unit_path=round_row["unit_path"],
-            target=target,
-            group=group,
-            rater_key=rater_key,
-            person_id=caller.person_id,
-            answers={str(k): v for k, v in answers.items()},
-            score=rating_score(questions, answers),
-            comment=comment.strip(),
-            created_at=context.clock(),
-        )
+        try:
+            rating = await _create_rating(
+                round_id=round_id,
+                unit_path=round_row["unit_path"],
+                target=target,
+                group=group,
+                rater_key=rater_key,
+                person_id=caller.person_id,
+                answers={str(k): v for k, v in answers.items()},
+                score=rating_score(questions, answers),
+                comment=comment.strip(),
+                created_at=context.clock(),
+            )
+        except IntegrityError:
+            # Rated by a co-owner (or twice at once) since the check above.
+            raise Invalid(
+                [UserError("roundId", "This was rated already.", "ALREADY_RATED")]
+            ) from None
         work.audit("Rating", [rating.id], round_row["unit_path"])
         work.emit(
             Event(

@@ -808,3 +808,43 @@ async def test_questionnaires_are_configured_by_the_districts_officials(
     )
     assert fine["data"]["questionnaireCreate"]["errors"] == []
     assert fine["data"]["questionnaireCreate"]["questionnaire"]["minOwnerRatings"] == 5
+
+
+# -- the demo -------------------------------------------------------------------------
+
+
+async def test_the_demo_has_a_register_owners_scored_and_open_rounds_and_duties(
+    db: str,
+) -> None:
+    from api.demo import load_demo
+    from models import DutyCheck, DutyItem, Estate, Person
+
+    # Given the small demo
+    await load_demo("small")
+    wanghu = await Estate.get(name="望湖锦苑")
+
+    # Then its pilots have a register and verified owners, 李明 among them
+    assert await PropertyRecord.filter(estate_id=wanghu.id).count() > 10
+    li_ming = await Person.get(phone="13900000009")
+    assert await PropertyOwnership.filter(
+        person_id=li_ming.id, estate_id=wanghu.id
+    ).exists()
+    # And a closed round whose property service is scored, and open rounds
+    closed = await EvaluationRound.get(estate_id=wanghu.id, status="CLOSED")
+    frozen = await EvaluationScore.get(round_id=closed.id, target="PROPERTY_SERVICE")
+    assert frozen.status == "SCORED" and frozen.score is not None
+    groups = {g["group"]: g["count"] for g in frozen.groups}
+    assert groups["OWNERS"] >= closed.min_owner_ratings
+    assert (
+        groups["PARTY_ORGANIZATION"]
+        == groups["SUBDISTRICT"]
+        == groups["COMMUNITY"]
+        == 1
+    )
+    assert (
+        await EvaluationRound.filter(status="OPEN").count()
+        == await Estate.all().count()
+    )
+    # And duty items of the three parties with checks
+    assert await DutyItem.filter(estate_id=wanghu.id).count() == 6
+    assert await DutyCheck.filter(estate_id=wanghu.id).count() > 20
