@@ -21,7 +21,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -55,6 +55,7 @@ from resolvers.base import Invalid, UserError, write
 from resolvers.context import Context
 from resolvers.estates import committee_estates, company_estates, local_today
 from resolvers.events import Event
+from resolvers.jobs import JobRun, job
 from resolvers.loaders import fetch_row
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
     "GroupScore",
     "TargetScore",
     "blend",
+    "close_ended_rounds",
     "close_round",
     "close_rounds",
     "create_questionnaire",
@@ -846,3 +848,22 @@ async def submit_rating(
             )
         )
     return await fetch_row(Rating, rating.id)
+
+
+# -- the schedule ---------------------------------------------------------------------
+
+
+@job("evaluation.close_ended", every=timedelta(hours=1))
+async def close_ended_rounds(run: JobRun) -> dict[str, int]:
+    """Close the rounds whose last day has passed, freezing their scores."""
+    today = local_today(run.context)
+    ids = await EvaluationRound.filter(
+        status=RoundStatus.OPEN, ends_on__lt=today
+    ).values_list("id", flat=True)
+    closed = [int(str(i)) for i in ids]
+    # A round closed meanwhile by an official makes the batch refuse: run again.
+    for start in range(0, len(closed), 500):
+        await _freeze(
+            run.context, closed[start : start + 500], "EVALUATION_ROUNDS_CLOSE_DUE"
+        )
+    return {"closed": len(closed)}

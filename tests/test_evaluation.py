@@ -8,6 +8,7 @@ of the district with one round per estate for 2026-H1.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 import pytest_asyncio
 
 from models import (
+    Estate,
     EvaluationRound,
     EvaluationScore,
     Organization,
@@ -817,7 +819,7 @@ async def test_the_demo_has_a_register_owners_scored_and_open_rounds_and_duties(
     db: str,
 ) -> None:
     from api.demo import load_demo
-    from models import DutyCheck, DutyItem, Estate, Person
+    from models import DutyCheck, DutyItem, Person
 
     # Given the small demo
     await load_demo("small")
@@ -848,3 +850,107 @@ async def test_the_demo_has_a_register_owners_scored_and_open_rounds_and_duties(
     # And duty items of the three parties with checks
     assert await DutyItem.filter(estate_id=wanghu.id).count() == 6
     assert await DutyCheck.filter(estate_id=wanghu.id).count() > 20
+
+
+async def test_the_job_closes_ended_rounds_once(
+    app: Any, login: SignIn, evaluation: Evaluation
+) -> None:
+    from resolvers.jobs import run_job, system_caller
+
+    # Given the rated 2026-H1 rounds, ended by now
+    await rate_the_example(login, evaluation)
+    context = app.state.platform.context("127.0.0.1")
+    context.caller = await system_caller()
+
+    # When the job runs, and runs again
+    first = await run_job("evaluation.close_ended", context)
+    second = await run_job("evaluation.close_ended", context)
+
+    # Then the three rounds were closed once, their scores frozen as they stood
+    assert (first["outcome"], first["counts"]) == ("OK", {"closed": 3})
+    assert (second["outcome"], second["counts"]) == ("OK", {"closed": 0})
+    assert await EvaluationRound.filter(status="OPEN").count() == 0
+    scores = await EvaluationScore.filter(target="PROPERTY_SERVICE").values_list(
+        "score", flat=True
+    )
+    assert sorted(scores, key=lambda s: s or 0) == [None, None, 71.11]
+
+
+ROUNDS_WITH_SCORES = """
+query RoundsWithScores {
+  evaluationRounds(first: 50) {
+    edges {
+      node {
+        period estate { name }
+        propertyService { score groups { count } }
+        ownersCommittee { status }
+        coordination { party due done }
+      }
+    }
+  }
+}
+"""
+
+
+async def test_rounds_with_scores_take_the_same_statements_for_more_estates(
+    login: SignIn,
+    world: World,
+    evaluation: Evaluation,
+    statements: Callable[[], Any],
+) -> None:
+    # Given the three estates' rounds, rated
+    await rate_the_example(login, evaluation)
+    official = await login("official_district")
+
+    async def count() -> int:
+        with statements() as seen:
+            body = await official.query(ROUNDS_WITH_SCORES)
+        assert "errors" not in body, body
+        return len(seen)
+
+    few = await count()
+
+    # When six more estates get their rounds
+    a1 = world.units["A1"]
+    for number in range(6):
+        await Estate.create(unit=a1, unit_path=a1.path, name=f"新苑{number}")
+    questionnaire = await EvaluationRound.first().values("questionnaire_id")
+    again = await official.query(
+        ROUNDS_OPEN,
+        {
+            "input": {
+                "unitId": encode_id("OrgUnit", world.units["district"].id),
+                "questionnaireId": encode_id(
+                    "Questionnaire", questionnaire["questionnaire_id"]
+                ),
+                "period": "2026-H1",
+                "startsOn": "2026-01-01",
+                "endsOn": "2026-06-30",
+            }
+        },
+    )
+    assert again["data"]["evaluationRoundsOpen"]["opened"] == 6
+
+    # Then listing nine rounds with their scores and duties costs what three did
+    assert await count() == few
+
+
+async def test_a_rating_is_published_without_its_content(
+    bus: Any, login: SignIn, evaluation: Evaluation
+) -> None:
+    # Given a subscriber of the estate topic everywhere
+    subscription = bus.subscribe("estate", ("/",))
+    events = aiter(subscription)
+
+    # When an owner rates
+    owner = await login("resident_a1")
+    await rate_ok(
+        owner, evaluation, "PROPERTY_SERVICE", "OWNERS", ps_answers(evaluation, 5, 2)
+    )
+
+    # Then one event says the round was rated, where, and by whom, nothing more
+    event = await asyncio.wait_for(anext(events), timeout=5)
+    await subscription.close()
+    assert (event.kind, event.subject_type) == ("RATING_SUBMITTED", "EvaluationRound")
+    assert encode_id("EvaluationRound", event.subject_id) == evaluation.rounds["E1"]
+    assert event.data == {}
