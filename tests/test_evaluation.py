@@ -691,14 +691,21 @@ async def test_each_role_reads_exactly_its_scores(
         {"id": evaluation.rounds["E1"]},
     )
 
+    listed = await client.query(ROUNDS)
+
     # Then it sees the round and the scores the table says, and no more
     if role == "anonymous":
         assert codes(body) == [REFUSAL[role]]
+        assert codes(listed) == [REFUSAL[role]]
         assert node["data"]["node"] is None
         return
     assert "errors" not in body, body
     found = body["data"]["evaluationRound"]
     expected = E1_SEEN[role]
+    names = [
+        e["node"]["estate"]["name"] for e in listed["data"]["evaluationRounds"]["edges"]
+    ]
+    assert ("湖景苑" in names) == (expected is not None)
     if expected is None:
         assert found is None
         assert node["data"]["node"] is None
