@@ -32,7 +32,7 @@ from resolvers.base import Invalid
 from resolvers.coordination import party_duties
 from resolvers.estates import local_today
 from resolvers.live import changes_under
-from resolvers.loaders import by_id, columns
+from resolvers.loaders import by_id, columns, expose
 from resolvers.pagination import paginate
 from schema.base import (
     AppInfo,
@@ -151,10 +151,12 @@ class Questionnaire(Node):
 
 
 def _weights(weights: Mapping[str, Mapping[str, int]]) -> list[dict[str, Any]]:
+    # In the schema's order: JSON columns on PostgreSQL keep no key order.
     return [
-        {"target": EvaluationTarget(t), "group": RaterGroup(g), "weight": w}
-        for t, groups in weights.items()
-        for g, w in groups.items()
+        {"target": target, "group": group, "weight": weights[target][group]}
+        for target in EvaluationTarget
+        for group in rules.GROUPS[target]
+        if group in weights.get(target, {})
     ]
 
 
@@ -246,8 +248,8 @@ class Rating(Node):
         return rows(
             Answer,
             (
-                {"question_id": encode_id("Question", int(q)), "value": v}
-                for q, v in given.items()
+                {"question_id": encode_id("Question", int(q)), "value": given[q]}
+                for q in sorted(given, key=int)
             ),
         )
 
@@ -378,6 +380,11 @@ class RankedEstate:
     round: EvaluationRound | None = field(VISIBLE, "Its round.")
     score: EvaluationScore | None = field(VISIBLE, "Its score.")
 
+
+# Columns that fields with resolvers read: rows must carry them too.
+expose(QuestionnaireModel, frozenset({"weights"}))
+expose(EvaluationRoundModel, frozenset({"weights"}))
+expose(RatingModel, frozenset({"answers"}))
 
 for _name, _model in (
     ("Question", QuestionModel),

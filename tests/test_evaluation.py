@@ -97,7 +97,18 @@ mutation Close($id: ID!) {
 """
 
 NODE = """
-query Node($id: ID!) { node(id: $id) { id ... on Rating { score comment } } }
+query Node($id: ID!) {
+  node(id: $id) { id ... on Rating { score comment answers { questionId value } } }
+}
+"""
+
+CONFIGURATION = """
+query Configuration {
+  questionnaires { name weights { target group weight } }
+  evaluationRounds(first: 1) {
+    edges { node { minOwnerRatings weights { target group weight } } }
+  }
+}
 """
 
 ROUND_NODE = """
@@ -777,8 +788,16 @@ async def test_a_rating_is_seen_by_its_author_only(
         seen[role] = body["data"]["node"]
     mine = await owner.query(ROUND, {"id": evaluation.rounds["E1"]})
 
-    # Then only its author finds it
-    assert seen.pop("resident_a1") == {"id": rating_id, "score": 80.0, "comment": ""}
+    # Then only its author finds it, with its answers
+    assert seen.pop("resident_a1") == {
+        "id": rating_id,
+        "score": 80.0,
+        "comment": "",
+        "answers": [
+            {"questionId": evaluation.questions["0"], "value": 5},
+            {"questionId": evaluation.questions["1"], "value": 2},
+        ],
+    }
     assert set(seen.values()) == {None}
     assert mine["data"]["evaluationRound"]["myRatings"] == [
         {"id": rating_id, "score": 80.0}
@@ -961,3 +980,17 @@ async def test_a_rating_is_published_without_its_content(
     assert (event.kind, event.subject_type) == ("RATING_SUBMITTED", "EvaluationRound")
     assert encode_id("EvaluationRound", event.subject_id) == evaluation.rounds["E1"]
     assert event.data == {}
+
+
+async def test_the_blend_is_shown_on_the_questionnaire_and_each_round(
+    login: SignIn, evaluation: Evaluation
+) -> None:
+    # When the estate's owner reads the configuration, through lists
+    body = await (await login("resident_a1")).query(CONFIGURATION)
+
+    # Then the questionnaire and the round both show the district's blend
+    assert "errors" not in body, body
+    expected = [{"target": t, "group": g, "weight": w} for t, g, w in WEIGHTS]
+    assert body["data"]["questionnaires"][0]["weights"] == expected
+    round_ = body["data"]["evaluationRounds"]["edges"][0]["node"]
+    assert round_ == {"minOwnerRatings": 3, "weights": expected}
