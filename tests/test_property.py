@@ -508,3 +508,29 @@ async def test_an_anonymous_claim_is_unauthenticated(
 ) -> None:
     body = await anonymous.query(CLAIM, {"certificate": CERT_101, "idNumber": A1_ID})
     assert codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_the_limit_lifts_when_the_window_has_passed(
+    app: Any, login: SignIn, registered: Client, world: World
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from permissions.errors import TooManyRequests
+    from resolvers.identity import caller_for_person
+
+    # Given a resident who used up their failed claims
+    resident = await login("resident_a1")
+    for _ in range(property_rules.MAX_FAILED_CLAIMS_PER_PERSON):
+        await claim(resident, CERT_101, OTHER_ID)
+    context = app.state.platform.context("127.0.0.1")
+    now = datetime.now(UTC)
+    context.caller = await caller_for_person(world.people["resident_a1"].id, now)
+    with pytest.raises(TooManyRequests):
+        await property_rules.claim_ownership(context, CERT_101, A1_ID)
+
+    # When a day and a little more has passed on the clock
+    context.clock = lambda: now + property_rules.CLAIM_WINDOW + timedelta(minutes=1)
+    row = await property_rules.claim_ownership(context, CERT_101, A1_ID)
+
+    # Then the right claim goes through
+    assert row["certificate_number"] == CERT_101
