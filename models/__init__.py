@@ -14,6 +14,8 @@ from models.org import (
 )
 from models.organization import EstateManagement, Organization, OrganizationKind
 from models.person import HouseholdMember, Person, Role, RoleAssignment
+from models.request import RequestCategory, RequestJoin, RequestStep, ServiceRequest
+from models.webhook import Webhook, WebhookDelivery
 
 __models__ = [
     AuditRecord,
@@ -31,6 +33,12 @@ __models__ = [
     HouseholdMember,
     Person,
     RoleAssignment,
+    RequestCategory,
+    ServiceRequest,
+    RequestStep,
+    RequestJoin,
+    Webhook,
+    WebhookDelivery,
 ]
 
 __all__ = [
@@ -51,7 +59,13 @@ __all__ = [
     "Outcome",
     "Person",
     "RefreshToken",
+    "RequestCategory",
+    "RequestJoin",
+    "RequestStep",
     "Role",
     "RoleAssignment",
+    "ServiceRequest",
     "StoredFile",
+    "Webhook",
+    "WebhookDelivery",
 ]

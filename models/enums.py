@@ -43,3 +43,36 @@ class Outcome(StrEnum):
     OK = "OK"
     DENIED = "DENIED"
     FAILED = "FAILED"
+
+
+class RequestStage(StrEnum):
+    PUBLISHED = "PUBLISHED"
+    DISPATCHED = "DISPATCHED"
+    HANDLING = "HANDLING"
+    VERIFYING = "VERIFYING"
+    EVALUATED = "EVALUATED"
+
+
+class HandlerKind(StrEnum):
+    PROPERTY_COMPANY = "PROPERTY_COMPANY"
+    COMMUNITY = "COMMUNITY"
+    DEPARTMENT = "DEPARTMENT"
+
+
+class RequestAction(StrEnum):
+    PUBLISH = "PUBLISH"
+    DISPATCH = "DISPATCH"
+    ACCEPT = "ACCEPT"
+    UPDATE = "UPDATE"
+    RESOLVE = "RESOLVE"
+    CONFIRM = "CONFIRM"
+    EVALUATE = "EVALUATE"
+    REOPEN = "REOPEN"
+    RETURN = "RETURN"
+    ESCALATE = "ESCALATE"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"

@@ -33,6 +33,7 @@ from models import (
 )
 from models.enums import Role
 from permissions.caller import STAFF_ROLES, Caller
+from permissions.request import REQUEST_SCOPES
 
 __all__ = ["SCOPES", "active_on", "paths_q", "visible"]
 
@@ -165,6 +166,7 @@ SCOPES: dict[type[Model], Scope] = {
     ApiToken: _api_tokens,
     AuditRecord: _audit,
     StoredFile: _files,
+    **REQUEST_SCOPES,
 }
 
 

@@ -33,22 +33,40 @@ from schema.identity import IdentityMutation, IdentityQuery
 from schema.node import NodeQuery
 from schema.org import OrgMutation, OrgQuery, OrgSubscription
 from schema.person import PersonMutation, PersonQuery
+from schema.request import RequestMutation, RequestQuery, RequestSubscription
+from schema.webhook import WebhookMutation, WebhookQuery
 
 __all__ = ["Limits", "build_schema"]
 
 
 @strawberry.type(description="Reads.")
-class Query(NodeQuery, OrgQuery, PersonQuery, IdentityQuery, AuditQuery, FileQuery):
+class Query(
+    NodeQuery,
+    OrgQuery,
+    PersonQuery,
+    IdentityQuery,
+    AuditQuery,
+    FileQuery,
+    RequestQuery,
+    WebhookQuery,
+):
     pass
 
 
 @strawberry.type(description="Writes: each returns its user errors as data.")
-class Mutation(OrgMutation, PersonMutation, IdentityMutation, FileMutation):
+class Mutation(
+    OrgMutation,
+    PersonMutation,
+    IdentityMutation,
+    FileMutation,
+    RequestMutation,
+    WebhookMutation,
+):
     pass
 
 
 @strawberry.type(description="Live streams over graphql-transport-ws.")
-class Subscription(OrgSubscription):
+class Subscription(OrgSubscription, RequestSubscription):
     pass
 
 
