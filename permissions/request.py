@@ -17,8 +17,14 @@ from typing import Any
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
-from models import RequestCategory, RequestJoin, RequestStep, ServiceRequest
-from models import Webhook, WebhookDelivery
+from models import (
+    RequestCategory,
+    RequestJoin,
+    RequestStep,
+    ServiceRequest,
+    Webhook,
+    WebhookDelivery,
+)
 from models.enums import Role
 from permissions.caller import STAFF_ROLES, Caller
 from permissions.rules import Decision, Rule

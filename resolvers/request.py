@@ -42,7 +42,6 @@ from models.enums import (
     OrganizationKind,
     RequestAction,
     RequestStage,
-    Role,
 )
 from permissions.caller import Caller
 from permissions.errors import Forbidden, NotFound, Unauthenticated

@@ -11,4 +11,4 @@ __all__ = ["cure_overdue"]
 async def cure_overdue(work: Work, request: ServiceRequest) -> None:
     """The request moved on: its open overdue warnings are resolved."""
     # TODO: resolve REQUEST_OVERDUE warnings once resolvers.warnings is on main.
-    return None
+    return
