@@ -4,6 +4,9 @@ from models.audit import AuditRecord
 from models.enums import Outcome
 from models.file import StoredFile
 from models.identity import ApiToken, LoginFailure, OneTimeCode, RefreshToken
+from models.imports import ImportRowReport, ImportRun
+from models.job import JobLock, JobRun
+from models.notification import Notification
 from models.org import (
     Building,
     CommunityKind,
@@ -15,6 +18,7 @@ from models.org import (
 from models.organization import EstateManagement, Organization, OrganizationKind
 from models.person import HouseholdMember, Person, Role, RoleAssignment
 from models.request import RequestCategory, RequestJoin, RequestStep, ServiceRequest
+from models.warning import Warning
 from models.webhook import Webhook, WebhookDelivery
 
 __models__ = [
@@ -39,6 +43,12 @@ __models__ = [
     RequestJoin,
     Webhook,
     WebhookDelivery,
+    ImportRun,
+    ImportRowReport,
+    JobLock,
+    JobRun,
+    Notification,
+    Warning,
 ]
 
 __all__ = [
@@ -50,8 +60,13 @@ __all__ = [
     "EstateManagement",
     "Household",
     "HouseholdMember",
+    "ImportRowReport",
+    "ImportRun",
+    "JobLock",
+    "JobRun",
     "Level",
     "LoginFailure",
+    "Notification",
     "OneTimeCode",
     "OrgUnit",
     "Organization",
@@ -66,6 +81,7 @@ __all__ = [
     "RoleAssignment",
     "ServiceRequest",
     "StoredFile",
+    "Warning",
     "Webhook",
     "WebhookDelivery",
 ]

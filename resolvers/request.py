@@ -42,6 +42,7 @@ from models.enums import (
     OrganizationKind,
     RequestAction,
     RequestStage,
+    WarningKind,
 )
 from permissions.caller import Caller
 from permissions.errors import Forbidden, NotFound, Unauthenticated
@@ -54,6 +55,8 @@ from resolvers.events import Event
 from resolvers.identity import session_is_live
 from resolvers.live import CLOSE_WAIT_SECONDS, RECHECK_SECONDS, subscription_paths
 from resolvers.loaders import fetch_row
+from resolvers.notifications import notify
+from resolvers.warnings import resolve_warnings
 
 __all__ = [
     "OPEN_STAGES",
@@ -66,6 +69,7 @@ __all__ = [
     "demand_under",
     "dispatch_route",
     "join_request",
+    "record_step",
     "request_changes",
     "requests_query",
 ]
@@ -374,7 +378,7 @@ async def create_request(context: Context, new: NewRequest) -> dict[str, Any]:
             created_at=now,
             updated_at=now,
         )
-        await _step(work, request, RequestAction.PUBLISH, None, S.PUBLISHED, "")
+        await record_step(work, request, RequestAction.PUBLISH, None, S.PUBLISHED, "")
         await _dispatch(work, request, route, category, system=True)
         work.audit("ServiceRequest", [request.id], request.unit_path)
     return await fetch_row(ServiceRequest, request.id)
@@ -405,12 +409,12 @@ async def _dispatch(
             "updated_at",
         ]
     )
-    await _step(
+    await record_step(
         work, request, RequestAction.DISPATCH, before, S.DISPATCHED, route.note, system
     )
 
 
-async def _step(
+async def record_step(
     work: Work,
     request: ServiceRequest,
     action: RequestAction,
@@ -459,6 +463,19 @@ async def _step(
             data=data,
         )
     )
+    if not system and caller.person_id != request.raised_by_id:
+        # The resident hears of every step others take on their request.
+        await notify(
+            work,
+            [request.raised_by_id],
+            kind="REQUEST_STEP",
+            title=f"Your request: {action.value}",
+            body=note,
+            key=f"request-step:{step.id}",
+            subject_type="ServiceRequest",
+            subject_id=request.id,
+            unit_path=request.unit_path,
+        )
     organizations = {request.handler_organization_id, *notify_orgs} - {None}
     await webhook.enqueue(
         work,
@@ -644,7 +661,7 @@ async def _apply(
         await _cure(work, request)
     await ServiceRequest.filter(id=request.id).update(**changes)
     await request.refresh_from_db()
-    await _step(
+    await record_step(
         work,
         request,
         action,
@@ -658,9 +675,13 @@ async def _apply(
 
 async def _cure(work: Work, request: ServiceRequest) -> None:
     """The request moved on: its overdue warnings are resolved."""
-    from resolvers.request_jobs import cure_overdue
-
-    await cure_overdue(work, request)
+    await resolve_warnings(
+        work,
+        subject_type="ServiceRequest",
+        subject_id=request.id,
+        kinds=[WarningKind.REQUEST_OVERDUE],
+        resolution=f"The request moved on to {request.stage}.",
+    )
 
 
 async def join_request(context: Context, request_id: int) -> dict[str, Any]:

@@ -283,6 +283,11 @@ async def enqueue(
     return len(rows)
 
 
+def make_client() -> httpx.AsyncClient:
+    """The HTTP client deliveries go through (tests put a mock transport here)."""
+    return httpx.AsyncClient(timeout=TIMEOUT_SECONDS)
+
+
 def backoff(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th failed attempt: 1, 2, 4, ... minutes."""
     return FIRST_BACKOFF * (2 ** max(0, attempts - 1))
@@ -312,7 +317,7 @@ async def deliver_due(
         .prefetch_related("webhook")
     )
     own_client = client is None
-    http = client or httpx.AsyncClient(timeout=TIMEOUT_SECONDS)
+    http = client or make_client()
     try:
         for delivery in due:
             if not await _claim(delivery, now):

@@ -30,10 +30,17 @@ from schema.extensions import (
 from schema.file import FileMutation, FileQuery
 from schema.governance import govern
 from schema.identity import IdentityMutation, IdentityQuery
+from schema.imports import ImportQuery, ImportSubscription
 from schema.node import NodeQuery
+from schema.notification import (
+    NotificationMutation,
+    NotificationQuery,
+    NotificationSubscription,
+)
 from schema.org import OrgMutation, OrgQuery, OrgSubscription
 from schema.person import PersonMutation, PersonQuery
 from schema.request import RequestMutation, RequestQuery, RequestSubscription
+from schema.warning import WarningQuery, WarningSubscription
 from schema.webhook import WebhookMutation, WebhookQuery
 
 __all__ = ["Limits", "build_schema"]
@@ -47,6 +54,9 @@ class Query(
     IdentityQuery,
     AuditQuery,
     FileQuery,
+    NotificationQuery,
+    WarningQuery,
+    ImportQuery,
     RequestQuery,
     WebhookQuery,
 ):
@@ -59,6 +69,7 @@ class Mutation(
     PersonMutation,
     IdentityMutation,
     FileMutation,
+    NotificationMutation,
     RequestMutation,
     WebhookMutation,
 ):
@@ -66,7 +77,13 @@ class Mutation(
 
 
 @strawberry.type(description="Live streams over graphql-transport-ws.")
-class Subscription(OrgSubscription, RequestSubscription):
+class Subscription(
+    OrgSubscription,
+    NotificationSubscription,
+    WarningSubscription,
+    ImportSubscription,
+    RequestSubscription,
+):
     pass
 
 
