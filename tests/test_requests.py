@@ -21,17 +21,20 @@ import pytest_asyncio
 from api.events import LocalBus
 from models import (
     EstateManagement,
+    Notification,
     Organization,
     RequestCategory,
     RequestStep,
     ServiceRequest,
+    Warning,
 )
-from models.enums import HandlerKind, OrganizationKind
-from permissions.caller import Caller
+from models.enums import HandlerKind, OrganizationKind, Role
+from permissions.caller import Caller, Grant
 from permissions.errors import NotFound
 from resolvers import request as request_rules
 from resolvers.events import Event
 from resolvers.identity import authenticate_bearer
+from resolvers.jobs import run_job
 from schema.base import decode_id, encode_id
 from tests.conftest import Client
 from tests.world import World
@@ -857,5 +860,94 @@ async def test_a_subscription_under_a_unit_outside_the_jurisdiction_is_refused(
         await anext(stream)
 
 
-def _unused(_: Caller, __: timedelta) -> None:
-    """Keeps the imports a later section uses."""
+# -- overdue requests ----------------------------------------------------------------
+
+
+def system_context(app: Any, at: datetime) -> Any:
+    """What a job gets: an admin caller at the root, and a clock stopped at ``at``."""
+    context = app.state.platform.context("")
+    context.caller = Caller(grants=(Grant(Role.ADMIN, 0, "/"),))
+    context.clock = lambda: at
+    return context
+
+
+async def test_an_overdue_request_warns_escalates_and_is_cured_when_it_moves_on(
+    app: Any, login: SignIn, setup: Setup
+) -> None:
+    resident = await login("resident_a1")
+    rid = (await raise_request(resident, setup))["id"]
+    await step(setup.firm, ACCEPT, id=rid)
+    request = await ServiceRequest.get(id=_pk(rid))
+    assert request.due_at is not None
+    world = setup.world
+    late = request.due_at + timedelta(hours=1)
+
+    first = await run_job("request-overdue", system_context(app, late))
+    again = await run_job("request-overdue", system_context(app, late))
+
+    assert first["counts"] == {"overdue": 1, "escalated": 1, "warnings": 1}
+    assert again["counts"] == {"overdue": 1, "escalated": 0, "warnings": 0}
+    warning = await Warning.get(subject_type="ServiceRequest", subject_id=_pk(rid))
+    assert (warning.kind, warning.unit_path) == (
+        "REQUEST_OVERDUE",
+        world.units["A1"].path,
+    )
+    assert await RequestStep.filter(request_id=_pk(rid), action="ESCALATE").count() == 1
+    told = await Notification.filter(kind="REQUEST_OVERDUE").values_list(
+        "person_id", flat=True
+    )
+    assert sorted(told) == [world.people["cadre_a1"].id]
+
+    # Another full deadline later, the officials above the community hear of it.
+    later = request.due_at + timedelta(hours=49)
+    second = await run_job("request-overdue", system_context(app, later))
+    told = await Notification.filter(kind="REQUEST_OVERDUE").values_list(
+        "person_id", flat=True
+    )
+    assert second["counts"]["escalated"] == 1
+    assert sorted(told) == sorted(
+        [world.people["cadre_a1"].id] * 2 + [world.people["official_a"].id]
+    )
+    assert await Warning.filter(resolved_at__isnull=True).count() == 1
+    assert (await ServiceRequest.get(id=_pk(rid))).escalation_level == 2
+
+    # Resolved, the request is no longer overdue: its warning is cured.
+    await step(setup.firm, RESOLVE, id=rid)
+    cured = await Warning.get(id=warning.id)
+    assert cured.resolved_at is not None
+    assert (await run_job("request-overdue", system_context(app, later)))["counts"] == {
+        "overdue": 0,
+        "escalated": 0,
+        "warnings": 0,
+    }
+
+
+async def test_a_request_within_its_deadline_is_left_alone(
+    app: Any, login: SignIn, setup: Setup
+) -> None:
+    resident = await login("resident_a1")
+    rid = (await raise_request(resident, setup))["id"]
+    request = await ServiceRequest.get(id=_pk(rid))
+    assert request.due_at is not None
+
+    result = await run_job(
+        "request-overdue", system_context(app, request.due_at - timedelta(minutes=1))
+    )
+
+    assert result["counts"] == {"overdue": 0, "escalated": 0, "warnings": 0}
+    assert await Warning.all().count() == 0
+
+
+async def test_the_resident_is_told_of_each_step_others_take(
+    login: SignIn, setup: Setup
+) -> None:
+    resident = await login("resident_a1")
+    rid = (await raise_request(resident, setup))["id"]
+
+    await step(setup.firm, ACCEPT, id=rid)
+    await step(setup.firm, UPDATE, id=rid, note="师傅下午到")
+
+    told = await Notification.filter(
+        person_id=setup.world.people["resident_a1"].id, kind="REQUEST_STEP"
+    ).values_list("body", flat=True)
+    assert list(told) == ["", "师傅下午到"]
