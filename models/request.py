@@ -66,7 +66,7 @@ class ServiceRequest(Model):
     address = fields.CharField(max_length=200, default="")
     latitude = fields.FloatField(null=True)
     longitude = fields.FloatField(null=True)
-    photo_ids = fields.JSONField(default=list)
+    photo_ids: fields.JSONField[list[int]] = fields.JSONField(default=list)
     # Shared into the library of small needs (微需求), which others may join.
     is_public = fields.BooleanField(default=False)
     join_count = fields.IntField(default=0)
@@ -115,7 +115,7 @@ class RequestStep(Model):
     actor_token_id = fields.IntField(null=True)
     actor_role = fields.CharField(max_length=20)
     note = fields.CharField(max_length=1000, default="")
-    photo_ids = fields.JSONField(default=list)
+    photo_ids: fields.JSONField[list[int]] = fields.JSONField(default=list)
     at = fields.DatetimeField()
 
     request_id: int

@@ -23,7 +23,7 @@ class Webhook(Model):
     unit_path = fields.CharField(max_length=255, db_index=True)
     url = fields.CharField(max_length=500)
     secret = fields.CharField(max_length=100)
-    events = fields.JSONField(default=list)
+    events: fields.JSONField[list[str]] = fields.JSONField(default=list)
     is_active = fields.BooleanField(default=True)
     created_by_token_id = fields.IntField(null=True)
     created_by_person_id = fields.IntField(null=True)

@@ -290,7 +290,8 @@ def make_client() -> httpx.AsyncClient:
 
 def backoff(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th failed attempt: 1, 2, 4, ... minutes."""
-    return FIRST_BACKOFF * (2 ** max(0, attempts - 1))
+    factor: int = 2 ** max(0, attempts - 1)
+    return FIRST_BACKOFF * factor
 
 
 async def _claim(delivery: WebhookDelivery, now: datetime) -> bool:

@@ -18,13 +18,17 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from api.demo import load_demo
+from api.demo_requests import CATEGORIES
 from api.events import LocalBus
 from models import (
     EstateManagement,
     Notification,
     Organization,
+    Person,
     RequestCategory,
     RequestStep,
+    RoleAssignment,
     ServiceRequest,
     Warning,
 )
@@ -951,3 +955,28 @@ async def test_the_resident_is_told_of_each_step_others_take(
         person_id=setup.world.people["resident_a1"].id, kind="REQUEST_STEP"
     ).values_list("body", flat=True)
     assert list(told) == ["", "师傅下午到"]
+
+
+# -- demo data ---------------------------------------------------------------------
+
+
+async def test_the_demo_has_requests_in_every_stage_and_small_needs(db: str) -> None:
+    await load_demo("small")
+
+    stages = set(await ServiceRequest.all().values_list("stage", flat=True))
+    shared = await ServiceRequest.filter(is_public=True, join_count__gt=0).count()
+    firm = await Person.get(phone="13900000007")
+    company = await RoleAssignment.get(person_id=firm.id, role="PROPERTY_COMPANY")
+    handled = await ServiceRequest.filter(
+        handler_organization_id=company.organization_id
+    ).count()
+    first_steps = {
+        s["request_id"]: s["action"]
+        for s in await RequestStep.all().order_by("-id").values("request_id", "action")
+    }
+
+    assert stages == {"PUBLISHED", "DISPATCHED", "HANDLING", "VERIFYING", "EVALUATED"}
+    assert shared >= 3
+    assert handled > 0
+    assert set(first_steps.values()) == {"PUBLISH"}
+    assert await RequestCategory.all().count() == len(CATEGORIES)
