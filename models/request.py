@@ -50,7 +50,10 @@ class ServiceRequest(Model):
         "models.RequestCategory", related_name="requests", on_delete=fields.RESTRICT
     )
     raised_by: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
-        "models.Person", related_name="service_requests", on_delete=fields.RESTRICT
+        "models.Person",
+        related_name="service_requests",
+        on_delete=fields.RESTRICT,
+        db_index=True,
     )
     unit: fields.ForeignKeyRelation[OrgUnit] = fields.ForeignKeyField(
         "models.OrgUnit", related_name="service_requests", on_delete=fields.RESTRICT
@@ -61,6 +64,7 @@ class ServiceRequest(Model):
         related_name="service_requests",
         null=True,
         on_delete=fields.RESTRICT,
+        db_index=True,
     )
     text = fields.CharField(max_length=4000)
     address = fields.CharField(max_length=200, default="")
@@ -79,6 +83,7 @@ class ServiceRequest(Model):
             related_name="handled_requests",
             null=True,
             on_delete=fields.RESTRICT,
+            db_index=True,
         )
     )
     due_at = fields.DatetimeField(null=True, db_index=True)
@@ -105,7 +110,10 @@ class RequestStep(Model):
 
     id = fields.IntField(primary_key=True)
     request: fields.ForeignKeyRelation[ServiceRequest] = fields.ForeignKeyField(
-        "models.ServiceRequest", related_name="steps", on_delete=fields.CASCADE
+        "models.ServiceRequest",
+        related_name="steps",
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     unit_path = fields.CharField(max_length=255, db_index=True)
     action = fields.CharEnumField(RequestAction, max_length=16)
@@ -129,7 +137,10 @@ class RequestJoin(Model):
 
     id = fields.IntField(primary_key=True)
     request: fields.ForeignKeyRelation[ServiceRequest] = fields.ForeignKeyField(
-        "models.ServiceRequest", related_name="joins", on_delete=fields.CASCADE
+        "models.ServiceRequest",
+        related_name="joins",
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "models.Person", related_name="request_joins", on_delete=fields.RESTRICT

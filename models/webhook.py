@@ -38,7 +38,10 @@ class Webhook(Model):
 class WebhookDelivery(Model):
     id = fields.IntField(primary_key=True)
     webhook: fields.ForeignKeyRelation[Webhook] = fields.ForeignKeyField(
-        "models.Webhook", related_name="deliveries", on_delete=fields.CASCADE
+        "models.Webhook",
+        related_name="deliveries",
+        on_delete=fields.CASCADE,
+        db_index=True,
     )
     unit_path = fields.CharField(max_length=255, db_index=True)
     event = fields.CharField(max_length=40)

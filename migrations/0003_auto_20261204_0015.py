@@ -35,10 +35,10 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('category', fields.ForeignKeyField('models.RequestCategory', source_field='category_id', db_constraint=True, to_field='id', related_name='requests', on_delete=OnDelete.RESTRICT)),
-                ('raised_by', fields.ForeignKeyField('models.Person', source_field='raised_by_id', db_constraint=True, to_field='id', related_name='service_requests', on_delete=OnDelete.RESTRICT)),
+                ('raised_by', fields.ForeignKeyField('models.Person', source_field='raised_by_id', db_index=True, db_constraint=True, to_field='id', related_name='service_requests', on_delete=OnDelete.RESTRICT)),
                 ('unit', fields.ForeignKeyField('models.OrgUnit', source_field='unit_id', db_constraint=True, to_field='id', related_name='service_requests', on_delete=OnDelete.RESTRICT)),
                 ('unit_path', fields.CharField(db_index=True, max_length=255)),
-                ('estate', fields.ForeignKeyField('models.Estate', source_field='estate_id', null=True, db_constraint=True, to_field='id', related_name='service_requests', on_delete=OnDelete.RESTRICT)),
+                ('estate', fields.ForeignKeyField('models.Estate', source_field='estate_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name='service_requests', on_delete=OnDelete.RESTRICT)),
                 ('text', fields.CharField(max_length=4000)),
                 ('address', fields.CharField(default='', max_length=200)),
                 ('latitude', fields.FloatField(null=True)),
@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                 ('join_count', fields.IntField(default=0)),
                 ('stage', fields.CharEnumField(db_index=True, description='PUBLISHED: PUBLISHED\nDISPATCHED: DISPATCHED\nHANDLING: HANDLING\nVERIFYING: VERIFYING\nEVALUATED: EVALUATED', enum_type=RequestStage, max_length=16)),
                 ('handler_kind', fields.CharEnumField(null=True, description='PROPERTY_COMPANY: PROPERTY_COMPANY\nCOMMUNITY: COMMUNITY\nDEPARTMENT: DEPARTMENT', enum_type=HandlerKind, max_length=20)),
-                ('handler_organization', fields.ForeignKeyField('models.Organization', source_field='handler_organization_id', null=True, db_constraint=True, to_field='id', related_name='handled_requests', on_delete=OnDelete.RESTRICT)),
+                ('handler_organization', fields.ForeignKeyField('models.Organization', source_field='handler_organization_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name='handled_requests', on_delete=OnDelete.RESTRICT)),
                 ('due_at', fields.DatetimeField(null=True, db_index=True, auto_now=False, auto_now_add=False)),
                 ('escalation_level', fields.SmallIntField(default=0)),
                 ('reopen_count', fields.SmallIntField(default=0)),
@@ -65,7 +65,7 @@ class Migration(migrations.Migration):
             name='RequestJoin',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('request', fields.ForeignKeyField('models.ServiceRequest', source_field='request_id', db_constraint=True, to_field='id', related_name='joins', on_delete=OnDelete.CASCADE)),
+                ('request', fields.ForeignKeyField('models.ServiceRequest', source_field='request_id', db_index=True, db_constraint=True, to_field='id', related_name='joins', on_delete=OnDelete.CASCADE)),
                 ('person', fields.ForeignKeyField('models.Person', source_field='person_id', db_constraint=True, to_field='id', related_name='request_joins', on_delete=OnDelete.RESTRICT)),
                 ('unit_path', fields.CharField(db_index=True, max_length=255)),
                 ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
             name='RequestStep',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('request', fields.ForeignKeyField('models.ServiceRequest', source_field='request_id', db_constraint=True, to_field='id', related_name='steps', on_delete=OnDelete.CASCADE)),
+                ('request', fields.ForeignKeyField('models.ServiceRequest', source_field='request_id', db_index=True, db_constraint=True, to_field='id', related_name='steps', on_delete=OnDelete.CASCADE)),
                 ('unit_path', fields.CharField(db_index=True, max_length=255)),
                 ('action', fields.CharEnumField(description='PUBLISH: PUBLISH\nDISPATCH: DISPATCH\nACCEPT: ACCEPT\nUPDATE: UPDATE\nRESOLVE: RESOLVE\nCONFIRM: CONFIRM\nEVALUATE: EVALUATE\nREOPEN: REOPEN\nRETURN: RETURN\nESCALATE: ESCALATE', enum_type=RequestAction, max_length=16)),
                 ('from_stage', fields.CharEnumField(null=True, description='PUBLISHED: PUBLISHED\nDISPATCHED: DISPATCHED\nHANDLING: HANDLING\nVERIFYING: VERIFYING\nEVALUATED: EVALUATED', enum_type=RequestStage, max_length=16)),
@@ -113,7 +113,7 @@ class Migration(migrations.Migration):
             name='WebhookDelivery',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('webhook', fields.ForeignKeyField('models.Webhook', source_field='webhook_id', db_constraint=True, to_field='id', related_name='deliveries', on_delete=OnDelete.CASCADE)),
+                ('webhook', fields.ForeignKeyField('models.Webhook', source_field='webhook_id', db_index=True, db_constraint=True, to_field='id', related_name='deliveries', on_delete=OnDelete.CASCADE)),
                 ('unit_path', fields.CharField(db_index=True, max_length=255)),
                 ('event', fields.CharField(max_length=40)),
                 ('subject_id', fields.IntField()),
