@@ -39,6 +39,7 @@ from schema.base import (
     structural,
 )
 from schema.file import StoredFile
+from schema.geo import LocationInput, location_errors, wgs84_of
 from schema.node import register_node
 from schema.org import Estate, Organization, OrgUnit, _unit_path
 from schema.person import Person
@@ -297,8 +298,11 @@ class ServiceRequestCreateInput:
     estate_id: strawberry.ID | None = None
     unit_id: strawberry.ID | None = None
     address: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
+    location: LocationInput | None = strawberry.field(
+        default=None,
+        description="Where exactly, as the phone reports it (GCJ-02 from Chinese "
+        "map SDKs is converted); stored as WGS-84.",
+    )
     photo_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
     share: bool = strawberry.field(
         default=False, description="Share it into the library of small needs."
@@ -338,14 +342,20 @@ class RequestMutation:
     async def service_request_create(
         self, info: AppInfo, input: ServiceRequestCreateInput
     ) -> ServiceRequestPayload:
+        latitude = longitude = None
+        if input.location is not None:
+            errors = location_errors(input.location)
+            if errors:
+                return failed(Invalid(errors), "service_request")  # type: ignore[no-any-return]
+            latitude, longitude = wgs84_of(input.location)
         new = request_rules.NewRequest(
             category_id=decode_id(input.category_id, "RequestCategory")[1],
             text=input.text,
             estate_id=_pk(input.estate_id, "Estate"),
             unit_id=_pk(input.unit_id, "OrgUnit"),
             address=input.address,
-            latitude=input.latitude,
-            longitude=input.longitude,
+            latitude=latitude,
+            longitude=longitude,
             photo_ids=_photos(input.photo_ids),
             share=input.share,
         )

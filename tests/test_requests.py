@@ -331,7 +331,6 @@ async def test_a_request_with_errors_is_refused_and_changes_nothing(
             "input": {
                 "categoryId": encode_id("RequestCategory", 9999),
                 "text": "   ",
-                "latitude": 120.0,
             }
         },
     )
@@ -341,11 +340,47 @@ async def test_a_request_with_errors_is_refused_and_changes_nothing(
     assert {e["code"] for e in result["errors"]} == {
         "CATEGORY_UNKNOWN",
         "TEXT_REQUIRED",
-        "LOCATION_INVALID",
         "PLACE_REQUIRED",
     }
     assert await ServiceRequest.all().count() == 0
     assert await RequestStep.all().count() == 0
+
+
+async def test_a_place_reported_in_gcj02_is_stored_in_wgs84(
+    login: SignIn, setup: Setup
+) -> None:
+    resident = await login("resident_a1")
+    given = {
+        "categoryId": encode_id("RequestCategory", setup.categories["SAFETY"].id),
+        "text": "围墙有缺口",
+        "unitId": encode_id("OrgUnit", setup.world.units["A1"].id),
+    }
+    bad = {"latitude": 100.0, "longitude": 120.0, "accuracy": 10.0}
+
+    created = await resident.query(
+        CREATE,
+        {
+            "input": {
+                **given,
+                "location": {
+                    "latitude": 28.0,
+                    "longitude": 120.6,
+                    "accuracy": 10.0,
+                    "system": "GCJ02",
+                },
+            }
+        },
+    )
+    refused = await resident.query(CREATE, {"input": {**given, "location": bad}})
+
+    assert created["data"]["serviceRequestCreate"]["errors"] == []
+    row = await ServiceRequest.get()
+    assert row.latitude is not None and row.longitude is not None
+    # GCJ-02 is shifted a few hundred metres from WGS-84 in Zhejiang.
+    assert 0.001 < abs(row.latitude - 28.0) + abs(row.longitude - 120.6) < 0.02
+    codes = [e["code"] for e in refused["data"]["serviceRequestCreate"]["errors"]]
+    assert codes == ["LATITUDE_RANGE"]
+    assert await ServiceRequest.all().count() == 1
 
 
 async def test_an_api_token_cannot_raise_requests(setup: Setup) -> None:
@@ -980,3 +1015,31 @@ async def test_the_demo_has_requests_in_every_stage_and_small_needs(db: str) -> 
     assert handled > 0
     assert set(first_steps.values()) == {"PUBLISH"}
     assert await RequestCategory.all().count() == len(CATEGORIES)
+
+
+# -- statements --------------------------------------------------------------------
+
+FIRM_LIST = """
+query { serviceRequests(first: 100) { edges { node {
+  id stage text category { code } estate { name } history { action at }
+} } } }
+"""
+
+
+async def test_the_firms_list_costs_the_same_statements_for_3_or_30_requests(
+    login: SignIn, setup: Setup, statements: Callable[[], Any]
+) -> None:
+    resident = await login("resident_a1")
+    counts = []
+    for total in (3, 30):
+        while await ServiceRequest.all().count() < total:
+            await raise_request(resident, setup)
+        with statements() as seen:
+            body = await setup.firm.query(FIRM_LIST)
+        assert len(body["data"]["serviceRequests"]["edges"]) == total
+        counts.append(len(seen))
+
+    assert counts[0] == counts[1]
+    # Authentication (token, its company, estates, last use, audit), the page, and
+    # one statement for each of category, estate and history.
+    assert counts[0] <= 9
