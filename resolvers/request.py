@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.functions import Count, Sum
 from tortoise.queryset import QuerySet
@@ -708,12 +709,18 @@ async def join_request(context: Context, request_id: int) -> dict[str, Any]:
         raise Invalid(errors)
 
     async with write(context, "SERVICE_REQUEST_JOIN") as work:
-        await RequestJoin.create(
-            request_id=request.id,
-            person_id=caller.person_id,
-            unit_path=request.unit_path,
-            at=context.clock(),
-        )
+        try:
+            await RequestJoin.create(
+                request_id=request.id,
+                person_id=caller.person_id,
+                unit_path=request.unit_path,
+                at=context.clock(),
+            )
+        except IntegrityError:
+            # The same person joined at the same moment from another device.
+            raise Invalid(
+                [UserError("id", "You have already joined.", "ALREADY_JOINED")]
+            ) from None
         await ServiceRequest.filter(id=request.id).update(
             join_count=F("join_count") + 1
         )

@@ -40,6 +40,7 @@ from resolvers.events import Event
 from resolvers.identity import authenticate_bearer
 from resolvers.jobs import run_job
 from schema.base import decode_id, encode_id
+from tests import test_subscriptions as live_tests
 from tests.conftest import Client
 from tests.world import World
 
@@ -656,6 +657,18 @@ async def test_residents_join_a_shared_request_once(
     assert (await ServiceRequest.get(id=_pk(rid))).join_count == 1
 
 
+async def test_joining_twice_at_once_counts_once(login: SignIn, setup: Setup) -> None:
+    resident = await login("resident_a1")
+    other = await login("resident_b1")
+    rid = (await raise_request(resident, setup, share=True))["id"]
+
+    results = await asyncio.gather(step(other, JOIN, id=rid), step(other, JOIN, id=rid))
+
+    codes = sorted((r["errors"][0]["code"] if r["errors"] else "OK") for r in results)
+    assert codes == ["ALREADY_JOINED", "OK"]
+    assert (await ServiceRequest.get(id=_pk(rid))).join_count == 1
+
+
 async def test_a_private_request_cannot_be_joined_or_seen_by_others(
     login: SignIn, setup: Setup
 ) -> None:
@@ -1043,3 +1056,69 @@ async def test_the_firms_list_costs_the_same_statements_for_3_or_30_requests(
     # Authentication (token, its company, estates, last use, audit), the page, and
     # one statement for each of category, estate and history.
     assert counts[0] <= 9
+
+
+# -- the subscription over a real websocket -----------------------------------------
+
+CHANGES = """
+subscription { serviceRequestChanges {
+  kind stage serviceRequestId serviceRequest { text handler { name } } } }
+"""
+
+
+# The live server and its sockets, as the subscription tests run them.
+serve = live_tests.serve
+open_socket = live_tests.open_socket
+
+
+async def test_a_firm_subscribed_over_the_websocket_hears_of_its_requests_only(
+    serve: live_tests.Serve, open_socket: live_tests.Open, world: World
+) -> None:
+    live = await serve()
+    categories, _ = await add_categories(world)
+    admin = await live.token("admin")
+    resident = await live.token("resident_a1")
+    secrets = []
+    for key in ("company", "other_company"):
+        body = await live.post(
+            API_TOKEN_CREATE,
+            {
+                "organizationId": encode_id(
+                    "Organization", world.organizations[key].id
+                ),
+                "name": key,
+            },
+            admin,
+        )
+        secrets.append(body["data"]["apiTokenCreate"]["secret"])
+    sockets = []
+    for secret in secrets:
+        socket = await open_socket(live.ws_url)
+        assert (await socket.init(secret))["type"] == "connection_ack"
+        await socket.send(
+            {"id": "1", "type": "subscribe", "payload": {"query": CHANGES}}
+        )
+        sockets.append(socket)
+    await live_tests.until(lambda: live.bus.subscriber_count("request") == 2)
+
+    given = {
+        "categoryId": encode_id("RequestCategory", categories["REPAIR"].id),
+        "text": "电梯停了",
+        "estateId": encode_id("Estate", world.estates["E1"].id),
+    }
+    created = await live.post(CREATE, {"input": given}, resident)
+    rid = created["data"]["serviceRequestCreate"]["serviceRequest"]["id"]
+
+    message = await sockets[0].receive()
+    assert message["type"] == "next", message
+    change = message["payload"]["data"]["serviceRequestChanges"]
+    assert (change["kind"], change["stage"], change["serviceRequestId"]) == (
+        "REQUEST_DISPATCH",
+        "DISPATCHED",
+        rid,
+    )
+    assert change["serviceRequest"] == {
+        "text": "电梯停了",
+        "handler": {"name": "甲物业"},
+    }
+    await sockets[1].nothing_for()
