@@ -18,7 +18,15 @@ from models import ServiceRequest as ServiceRequestModel
 from models import StoredFile as StoredFileModel
 from models.enums import HandlerKind, RequestAction, RequestStage, Role
 from permissions.request import HandlesRequest
-from permissions.rules import ANYONE, SIGNED_IN, STAFF, VISIBLE, InJurisdiction, Own
+from permissions.rules import (
+    ANYONE,
+    SIGNED_IN,
+    STAFF,
+    VISIBLE,
+    HasRole,
+    InJurisdiction,
+    Own,
+)
 from resolvers import request as request_rules
 from resolvers.base import Invalid
 from resolvers.loaders import by_id, expose
@@ -309,6 +317,50 @@ class ServiceRequestCreateInput:
     )
 
 
+@strawberry.input(description="A category's configuration.")
+class RequestCategoryInput:
+    name: str
+    handler_kind: HandlerKindType  # type: ignore[valid-type]
+    deadline_hours: int
+    department_id: strawberry.ID | None = None
+    description: str = ""
+    group: str = ""
+    keywords: str = ""
+    is_active: bool = True
+
+
+@structural
+@strawberry.type(description="The result of saving a category.")
+class RequestCategoryPayload:
+    errors: list[UserErrorType]
+    request_category: RequestCategory | None
+
+
+def _category_input(given: RequestCategoryInput) -> request_rules.CategoryInput:
+    return request_rules.CategoryInput(
+        name=given.name,
+        handler_kind=HandlerKind(given.handler_kind),
+        deadline_hours=given.deadline_hours,
+        department_id=_pk(given.department_id, "Organization"),
+        description=given.description,
+        group=given.group,
+        keywords=given.keywords,
+        is_active=given.is_active,
+    )
+
+
+async def _save_category(
+    info: AppInfo, pk: int | None, code: str, given: RequestCategoryInput
+) -> RequestCategoryPayload:
+    try:
+        row = await request_rules.save_category(
+            info.context, pk, code, _category_input(given)
+        )
+    except Invalid as invalid:
+        return failed(invalid, "request_category")  # type: ignore[no-any-return]
+    return payload(request_category=row)  # type: ignore[no-any-return]
+
+
 @structural
 @strawberry.type(description="The result of a step on a request.")
 class ServiceRequestPayload:
@@ -336,6 +388,25 @@ def _photos(ids: list[strawberry.ID] | None) -> tuple[int, ...]:
 
 @strawberry.type
 class RequestMutation:
+    @field(
+        HasRole(Role.ADMIN, Role.OFFICIAL),
+        "Add a request category (admins and district officials).",
+    )
+    async def request_category_create(
+        self, info: AppInfo, code: str, input: RequestCategoryInput
+    ) -> RequestCategoryPayload:
+        return await _save_category(info, None, code, input)
+
+    @field(
+        HasRole(Role.ADMIN, Role.OFFICIAL),
+        "Change a category; requests already dispatched keep their deadline.",
+    )
+    async def request_category_update(
+        self, info: AppInfo, id: strawberry.ID, input: RequestCategoryInput
+    ) -> RequestCategoryPayload:
+        _, pk = decode_id(id, "RequestCategory")
+        return await _save_category(info, pk, "", input)
+
     @field(
         SIGNED_IN, "Raise a request; it is dispatched at once by category and place."
     )

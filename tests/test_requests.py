@@ -401,6 +401,81 @@ async def test_an_api_token_cannot_raise_requests(setup: Setup) -> None:
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+CATEGORY_CREATE = """
+mutation Create($code: String!, $input: RequestCategoryInput!) {
+  requestCategoryCreate(code: $code, input: $input) {
+    errors { field code } requestCategory { id code name handlerKind deadlineHours }
+  }
+}
+"""
+CATEGORY_UPDATE = """
+mutation Update($id: ID!, $input: RequestCategoryInput!) {
+  requestCategoryUpdate(id: $id, input: $input) {
+    errors { field code } requestCategory { code name deadlineHours isActive }
+  }
+}
+"""
+
+
+async def test_district_staff_configure_categories_and_new_requests_follow(
+    login: SignIn, setup: Setup
+) -> None:
+    official = await login("official_district")
+    resident = await login("resident_a1")
+    given = {"name": "绿化养护", "handlerKind": "COMMUNITY", "deadlineHours": 12}
+
+    created = await official.query(CATEGORY_CREATE, {"code": "GREEN", "input": given})
+    category = created["data"]["requestCategoryCreate"]["requestCategory"]
+    taken = await official.query(CATEGORY_CREATE, {"code": "GREEN", "input": given})
+    department = await official.query(
+        CATEGORY_CREATE,
+        {"code": "ROADS", "input": {**given, "handlerKind": "DEPARTMENT"}},
+    )
+    updated = await official.query(
+        CATEGORY_UPDATE, {"id": category["id"], "input": {**given, "deadlineHours": 6}}
+    )
+    request = await resident.query(
+        CREATE,
+        {
+            "input": {
+                "categoryId": category["id"],
+                "text": "草坪枯了",
+                "unitId": encode_id("OrgUnit", setup.world.units["A1"].id),
+            }
+        },
+    )
+
+    assert category["handlerKind"] == "COMMUNITY"
+    errors = taken["data"]["requestCategoryCreate"]["errors"]
+    assert [e["code"] for e in errors] == ["CODE_TAKEN"]
+    errors = department["data"]["requestCategoryCreate"]["errors"]
+    assert [e["code"] for e in errors] == ["DEPARTMENT_REQUIRED"]
+    assert updated["data"]["requestCategoryUpdate"]["requestCategory"] == {
+        "code": "GREEN",
+        "name": "绿化养护",
+        "deadlineHours": 6,
+        "isActive": True,
+    }
+    row = request["data"]["serviceRequestCreate"]["serviceRequest"]
+    raised = await ServiceRequest.get(id=_pk(row["id"]))
+    assert raised.due_at is not None
+    late = raised.due_at - raised.created_at - timedelta(hours=6)
+    assert abs(late) < timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("who", ["official_a", "cadre_a1", "resident_a1", "firm"])
+async def test_only_admins_and_district_officials_configure_categories(
+    login: SignIn, setup: Setup, who: str
+) -> None:
+    caller = setup.firm if who == "firm" else await login(who)
+    given = {"name": "绿化养护", "handlerKind": "COMMUNITY", "deadlineHours": 12}
+
+    body = await caller.query(CATEGORY_CREATE, {"code": "GREEN", "input": given})
+
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await RequestCategory.filter(code="GREEN").count() == 0
+
+
 # -- every step -----------------------------------------------------------------------
 
 
