@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.functions import Count, Sum
 from tortoise.queryset import QuerySet
 
@@ -35,6 +35,7 @@ from models import (
     RequestCategory,
     RequestJoin,
     RequestStep,
+    RoleAssignment,
     ServiceRequest,
     StoredFile,
 )
@@ -87,6 +88,8 @@ MAX_NOTE = 1000
 MAX_PHOTOS = 9
 # Hours the community's staff have to dispatch a returned request by hand.
 REDISPATCH_HOURS = 24
+# Requests one person may raise in 24 hours (more is a script, not a resident).
+DAILY_LIMIT = 20
 OPEN_STAGES = (RequestStage.PUBLISHED, RequestStage.DISPATCHED, RequestStage.HANDLING)
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 
@@ -357,6 +360,18 @@ async def create_request(context: Context, new: NewRequest) -> dict[str, Any]:
     errors += _check_location(new)
     errors += await _check_photos(caller, new.photo_ids)
     unit, estate = await _place(caller, new, errors)
+    since = context.clock() - timedelta(days=1)
+    raised = await ServiceRequest.filter(
+        raised_by_id=caller.person_id, created_at__gte=since
+    ).count()
+    if raised >= DAILY_LIMIT:
+        errors.append(
+            UserError(
+                "text",
+                f"At most {DAILY_LIMIT} requests a day; ask your community.",
+                "DAILY_LIMIT",
+            )
+        )
     if errors:
         raise Invalid(errors)
     assert category is not None and unit is not None
@@ -467,6 +482,19 @@ async def record_step(
             data=data,
         )
     )
+    if action == RequestAction.DISPATCH:
+        # The handler's people hear of it: the firm's staff, or the cadres.
+        await notify(
+            work,
+            await _handlers_to_tell(request, now),
+            kind="REQUEST_DISPATCHED",
+            title="A request to handle",
+            body=request.text[:200],
+            key=f"request-step:{step.id}",
+            subject_type="ServiceRequest",
+            subject_id=request.id,
+            unit_path=request.unit_path,
+        )
     if not system and caller.person_id != request.raised_by_id:
         # The resident hears of every step others take on their request.
         await notify(
@@ -488,6 +516,20 @@ async def record_step(
         step,
     )
     return step
+
+
+async def _handlers_to_tell(request: ServiceRequest, now: datetime) -> list[int]:
+    """The people who handle a dispatched request: the staff of its company or
+    department, or the cadres of its community."""
+    lasting = Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+    if request.handler_organization_id is not None:
+        wanted = Q(organization_id=request.handler_organization_id)
+    else:
+        wanted = Q(role=Role.CADRE, unit_path=request.unit_path)
+    found = await RoleAssignment.filter(wanted, lasting).values_list(
+        "person_id", flat=True
+    )
+    return sorted({int(str(p)) for p in found})
 
 
 @dataclass(frozen=True, slots=True)

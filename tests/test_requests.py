@@ -384,6 +384,46 @@ async def test_a_place_reported_in_gcj02_is_stored_in_wgs84(
     assert await ServiceRequest.all().count() == 1
 
 
+async def test_the_handlers_people_are_told_of_a_dispatch(
+    login: SignIn, setup: Setup
+) -> None:
+    resident = await login("resident_a1")
+
+    await raise_request(resident, setup, "REPAIR", "E1")
+    await raise_request(resident, setup, "SAFETY", None, "A1")
+
+    told = await Notification.filter(kind="REQUEST_DISPATCHED").values_list(
+        "person_id", flat=True
+    )
+    people = setup.world.people
+    assert sorted(told) == sorted([people["company_staff"].id, people["cadre_a1"].id])
+
+
+async def test_a_resident_raises_at_most_the_daily_limit(
+    login: SignIn, setup: Setup
+) -> None:
+    resident = await login("resident_a1")
+    for _ in range(request_rules.DAILY_LIMIT):
+        await raise_request(resident, setup)
+
+    body = await resident.query(
+        CREATE,
+        {
+            "input": {
+                "categoryId": encode_id(
+                    "RequestCategory", setup.categories["REPAIR"].id
+                ),
+                "text": "再来一个",
+                "estateId": encode_id("Estate", setup.world.estates["E1"].id),
+            }
+        },
+    )
+
+    errors = body["data"]["serviceRequestCreate"]["errors"]
+    assert [e["code"] for e in errors] == ["DAILY_LIMIT"]
+    assert await ServiceRequest.all().count() == request_rules.DAILY_LIMIT
+
+
 async def test_an_api_token_cannot_raise_requests(setup: Setup) -> None:
     body = await setup.firm.query(
         CREATE,
@@ -1117,11 +1157,12 @@ query { serviceRequests(first: 100) { edges { node {
 async def test_the_firms_list_costs_the_same_statements_for_3_or_30_requests(
     login: SignIn, setup: Setup, statements: Callable[[], Any]
 ) -> None:
-    resident = await login("resident_a1")
+    # Two residents: one may raise only so many requests a day.
+    residents = [await login("resident_a1"), await login("resident_b1")]
     counts = []
     for total in (3, 30):
-        while await ServiceRequest.all().count() < total:
-            await raise_request(resident, setup)
+        while (raised := await ServiceRequest.all().count()) < total:
+            await raise_request(residents[raised % 2], setup)
         with statements() as seen:
             body = await setup.firm.query(FIRM_LIST)
         assert len(body["data"]["serviceRequests"]["edges"]) == total
