@@ -256,7 +256,12 @@ class _Builder:
         raiser: int,
         shared: bool = False,
     ) -> ServiceRequest:
-        age = timedelta(hours=self.rng.randint(2, 24 * 20))
+        if stage in (RequestStage.VERIFYING, RequestStage.EVALUATED):
+            age = timedelta(hours=self.rng.randint(24, 24 * 20))
+        else:
+            # Open ones mostly within their deadline, about one in five past it.
+            hours = category.deadline_hours * self.rng.uniform(0.1, 1.25)
+            age = timedelta(hours=max(1.0, hours))
         at = self.now - age
         route = await dispatch_route(
             category, place.estate.id if place.estate else None, china_day(at)
