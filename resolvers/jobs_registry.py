@@ -1,3 +1,3 @@
 """The modules whose import registers scheduled jobs: one line per domain."""
 
-import resolvers.request_jobs  # noqa: F401  (service requests, webhooks)
+import resolvers.request.jobs  # noqa: F401  (service requests, webhooks)

@@ -25,7 +25,8 @@ from resolvers.base import write
 from resolvers.context import Context
 from resolvers.jobs import JobRun, job
 from resolvers.notifications import notify
-from resolvers.request import OPEN_STAGES, REDISPATCH_HOURS, record_step
+from resolvers.request.rules import OPEN_STAGES, REDISPATCH_HOURS
+from resolvers.request.steps import record_step
 from resolvers.warnings import raise_warning
 
 __all__ = ["deliver_webhooks", "escalate_overdue", "overdue_requests"]
