@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 from collections.abc import Iterable
@@ -136,12 +137,39 @@ class Registered:
     secret: str
 
 
+# Hosts a webhook may not name: the platform's own machine and networks.
+PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".lan")
+
+
+def _is_private_host(host: str) -> bool:
+    """A loopback, private, link-local or reserved address, or a local name.
+
+    Names are not resolved here (a name can be pointed anywhere later): this
+    keeps out the obvious, and the delivering workers belong behind an egress
+    proxy that allows only public addresses.
+    """
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(PRIVATE_SUFFIXES):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_global
+
+
 def _check_url(url: str) -> list[UserError]:
     parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc or len(url) > 500:
+    if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 500:
         return [
             UserError(
                 "url", "Give an http(s) address of the firm's system.", "URL_INVALID"
+            )
+        ]
+    if _is_private_host(parts.hostname):
+        return [
+            UserError(
+                "url", "Give a public address, not a local one.", "URL_NOT_ALLOWED"
             )
         ]
     return []

@@ -136,6 +136,23 @@ async def test_a_bad_webhook_is_refused_and_residents_cannot_register(
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:8000/hook",
+        "http://127.0.0.1/hook",
+        "http://10.0.0.5/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "https://db.internal/hook",
+    ],
+)
+async def test_a_webhook_to_a_local_address_is_refused(setup: Setup, url: str) -> None:
+    result = await register(setup.firm, url)
+
+    assert [e["code"] for e in result["errors"]] == ["URL_NOT_ALLOWED"]
+
+
 # -- deliveries -------------------------------------------------------------------
 
 
