@@ -40,6 +40,7 @@ from tortoise import Tortoise, connections
 
 from api.db import tortoise_config
 from api.events import create_bus
+from api.open311 import open311_routes
 from api.settings import Settings, load_settings
 from permissions.caller import ANONYMOUS, Caller
 from permissions.errors import CodedError, Unauthenticated
@@ -461,6 +462,7 @@ def create_app(
         WebSocketRoute("/graphql", WebSocketGraphQL(platform)),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *open311_routes(),
     ]
     if FRONTENDS.is_dir():
         routes.append(

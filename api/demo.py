@@ -36,6 +36,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from api.demo_estates import load_estate_demo
+from api.demo_requests import load_demo_requests
 from models import (
     Building,
     CommunityKind,
@@ -1308,6 +1309,7 @@ async def load_demo(
             await _reset_sequences(connection, rows)
 
     await load_estate_demo(seed, id_key)  # the register is fingerprinted with id_key
+    await load_demo_requests(seed)
     summary = rows.summary()
     logger.info(
         "demo data loaded: scale %s, seed %s, %s units, %s households, %s people; "

@@ -30,7 +30,9 @@ from models.property import (
     PropertyOwnership,
     PropertyRecord,
 )
+from models.request import RequestCategory, RequestJoin, RequestStep, ServiceRequest
 from models.warning import Warning
+from models.webhook import Webhook, WebhookDelivery
 
 __models__ = [
     AuditRecord,
@@ -58,6 +60,12 @@ __models__ = [
     EvaluationScore,
     DutyItem,
     DutyCheck,
+    RequestCategory,
+    ServiceRequest,
+    RequestStep,
+    RequestJoin,
+    Webhook,
+    WebhookDelivery,
     ImportRun,
     ImportRowReport,
     JobLock,
@@ -99,8 +107,14 @@ __all__ = [
     "Questionnaire",
     "Rating",
     "RefreshToken",
+    "RequestCategory",
+    "RequestJoin",
+    "RequestStep",
     "Role",
     "RoleAssignment",
+    "ServiceRequest",
     "StoredFile",
     "Warning",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -81,6 +81,39 @@ class DutyFrequency(StrEnum):
     YEARLY = "YEARLY"
 
 
+class RequestStage(StrEnum):
+    PUBLISHED = "PUBLISHED"
+    DISPATCHED = "DISPATCHED"
+    HANDLING = "HANDLING"
+    VERIFYING = "VERIFYING"
+    EVALUATED = "EVALUATED"
+
+
+class HandlerKind(StrEnum):
+    PROPERTY_COMPANY = "PROPERTY_COMPANY"
+    COMMUNITY = "COMMUNITY"
+    DEPARTMENT = "DEPARTMENT"
+
+
+class RequestAction(StrEnum):
+    PUBLISH = "PUBLISH"
+    DISPATCH = "DISPATCH"
+    ACCEPT = "ACCEPT"
+    UPDATE = "UPDATE"
+    RESOLVE = "RESOLVE"
+    CONFIRM = "CONFIRM"
+    EVALUATE = "EVALUATE"
+    REOPEN = "REOPEN"
+    RETURN = "RETURN"
+    ESCALATE = "ESCALATE"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
 class CoordinateSystem(StrEnum):
     # GPS and browsers report WGS-84; Chinese map SDKs and many phones GCJ-02;
     # Baidu's SDK BD-09. Everything is stored as WGS-84.

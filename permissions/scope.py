@@ -46,6 +46,7 @@ from models import (
 )
 from models.enums import Role
 from permissions.caller import STAFF_ROLES, Caller
+from permissions.request import REQUEST_SCOPES
 
 __all__ = ["SCOPES", "active_on", "paths_q", "visible"]
 
@@ -302,6 +303,7 @@ SCOPES: dict[type[Model], Scope] = {
     EvaluationScore: _staff_or_estate_party(EvaluationScore),
     DutyItem: _staff_or_estate_party(DutyItem),
     DutyCheck: _staff_or_estate_party(DutyCheck),
+    **REQUEST_SCOPES,
     Notification: _notifications,
     Warning: _warnings,
     ImportRun: _import_runs,

@@ -1,3 +1,4 @@
 """The modules whose import registers scheduled jobs: one line per domain."""
 
-import resolvers.evaluation  # noqa: F401  (estate evaluation: closing ended rounds)
+import resolvers.evaluation
+import resolvers.request.jobs  # noqa: F401  (service requests, webhooks)

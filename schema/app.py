@@ -46,7 +46,9 @@ from schema.notification import (
 from schema.org import OrgMutation, OrgQuery, OrgSubscription
 from schema.person import PersonMutation, PersonQuery
 from schema.property import PropertyMutation, PropertyQuery
+from schema.request import RequestMutation, RequestQuery, RequestSubscription
 from schema.warning import WarningQuery, WarningSubscription
+from schema.webhook import WebhookMutation, WebhookQuery
 
 __all__ = ["Limits", "build_schema"]
 
@@ -65,6 +67,8 @@ class Query(
     NotificationQuery,
     WarningQuery,
     ImportQuery,
+    RequestQuery,
+    WebhookQuery,
 ):
     pass
 
@@ -79,6 +83,8 @@ class Mutation(
     PropertyMutation,
     EvaluationMutation,
     CoordinationMutation,
+    RequestMutation,
+    WebhookMutation,
 ):
     pass
 
@@ -90,6 +96,7 @@ class Subscription(
     WarningSubscription,
     ImportSubscription,
     EvaluationSubscription,
+    RequestSubscription,
 ):
     pass
 
