@@ -1,6 +1,7 @@
 """Tortoise models, one module per domain. Imports nothing of the project above."""
 
 from models.audit import AuditRecord
+from models.content import Post
 from models.enums import Outcome
 from models.file import StoredFile
 from models.identity import ApiToken, LoginFailure, OneTimeCode, RefreshToken
@@ -31,6 +32,7 @@ __models__ = [
     HouseholdMember,
     Person,
     RoleAssignment,
+    Post,
 ]
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "OrganizationKind",
     "Outcome",
     "Person",
+    "Post",
     "RefreshToken",
     "Role",
     "RoleAssignment",

@@ -43,3 +43,15 @@ class Outcome(StrEnum):
     OK = "OK"
     DENIED = "DENIED"
     FAILED = "FAILED"
+
+
+class PostKind(StrEnum):
+    DISCLOSURE = "DISCLOSURE"
+    NOTICE = "NOTICE"
+    NEWS = "NEWS"
+
+
+class DisclosureCategory(StrEnum):
+    PARTY_AFFAIRS = "PARTY_AFFAIRS"
+    VILLAGE_AFFAIRS = "VILLAGE_AFFAIRS"
+    FINANCIAL_AFFAIRS = "FINANCIAL_AFFAIRS"

@@ -28,6 +28,7 @@ from models import (
     Organization,
     OrgUnit,
     Person,
+    Post,
     RoleAssignment,
     StoredFile,
 )
@@ -151,6 +152,15 @@ def _files(caller: Caller) -> QuerySet[StoredFile]:
     return StoredFile.filter(reduce(or_, terms)) if terms else _nothing(StoredFile)
 
 
+def _posts(caller: Caller) -> QuerySet[Post]:
+    # What is published, to anyone; withdrawn posts too, to staff over them.
+    if caller.is_admin:
+        return Post.all()
+    published = Q(withdrawn_at__isnull=True)
+    staff = _staff_subtree(caller)
+    return Post.filter(published if staff is None else published | staff)
+
+
 SCOPES: dict[type[Model], Scope] = {
     # The administrative directory is public: residents choose their community in it.
     OrgUnit: _public(OrgUnit),
@@ -165,6 +175,7 @@ SCOPES: dict[type[Model], Scope] = {
     ApiToken: _api_tokens,
     AuditRecord: _audit,
     StoredFile: _files,
+    Post: _posts,
 }
 
 

@@ -19,6 +19,8 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from schema.audit import AuditQuery
+from schema.cockpit import CockpitQuery
+from schema.content import ContentMutation, ContentQuery, ContentSubscription
 from schema.execution import FastExecutionContext
 from schema.extensions import (
     AuditReveals,
@@ -38,17 +40,28 @@ __all__ = ["Limits", "build_schema"]
 
 
 @strawberry.type(description="Reads.")
-class Query(NodeQuery, OrgQuery, PersonQuery, IdentityQuery, AuditQuery, FileQuery):
+class Query(
+    NodeQuery,
+    OrgQuery,
+    PersonQuery,
+    IdentityQuery,
+    AuditQuery,
+    FileQuery,
+    ContentQuery,
+    CockpitQuery,
+):
     pass
 
 
 @strawberry.type(description="Writes: each returns its user errors as data.")
-class Mutation(OrgMutation, PersonMutation, IdentityMutation, FileMutation):
+class Mutation(
+    OrgMutation, PersonMutation, IdentityMutation, FileMutation, ContentMutation
+):
     pass
 
 
 @strawberry.type(description="Live streams over graphql-transport-ws.")
-class Subscription(OrgSubscription):
+class Subscription(OrgSubscription, ContentSubscription):
     pass
 
 
