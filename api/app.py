@@ -37,6 +37,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 from tortoise import Tortoise, connections
 
+from api import community_code
 from api.db import tortoise_config
 from api.events import create_bus
 from api.settings import Settings, load_settings
@@ -447,6 +448,7 @@ def create_app(
         WebSocketRoute("/graphql", WebSocketGraphQL(platform)),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *community_code.routes,
     ]
     if FRONTENDS.is_dir():
         routes.append(

@@ -35,6 +35,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from api.demo_content import demo_posts
 from models import (
     Building,
     CommunityKind,
@@ -47,6 +48,7 @@ from models import (
     OrganizationKind,
     OrgUnit,
     Person,
+    Post,
     Role,
     RoleAssignment,
 )
@@ -1299,14 +1301,23 @@ async def load_demo(scale: str = "district", seed: int = DEFAULT_SEED) -> DemoSu
     rows = _Generator(SCALES[scale], seed, hash_password(DEMO_PASSWORD)).build()
     generated = clock.perf_counter()
 
+    # What Ouhai's communities have published (the public pages of their codes).
+    ouhai = [unit for unit in rows.units if unit.code.startswith(_OUHAI_CODE)]
+    posts = demo_posts(ouhai, REFERENCE_DATE)
+
     is_postgres = connections.get("default").capabilities.dialect == "postgres"
     async with in_transaction() as connection:
         for model, objects in rows.tables():
             await model.bulk_create(
                 objects, batch_size=_BATCH_SIZE, using_db=connection
             )
+        await Post.bulk_create(posts, batch_size=_BATCH_SIZE, using_db=connection)
         if is_postgres:
             await _reset_sequences(connection, rows)
+            await connection.execute_query(
+                "SELECT setval(pg_get_serial_sequence('post', 'id'), "
+                "COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM post"
+            )
 
     summary = rows.summary()
     logger.info(
