@@ -26,7 +26,9 @@ __all__ = ["qr_code", "routes"]
 FRONTENDS = Path(__file__).resolve().parent.parent / "frontends"
 PAGE = FRONTENDS / "community.html"
 CACHE = {"cache-control": "public, max-age=3600"}
-NOT_FOUND = "<!doctype html><meta charset=utf-8><title>未找到</title><p>没有这个村社码。</p>"
+NOT_FOUND = (
+    "<!doctype html><meta charset=utf-8><title>未找到</title><p>没有这个村社码。</p>"
+)
 
 
 def qr_code(url: str) -> segno.QRCode:
@@ -120,7 +122,8 @@ POSTER = """<!doctype html>
   <h1>{name}</h1>
   <div class="motto">一村一码 · 扫码进村社</div>
   <div class="qr">{qr}</div>
-  <p class="how">微信或手机相机扫一扫<br>查看党务、村务、财务公开，通知公告和村社新闻</p>
+  <p class="how">微信或手机相机扫一扫<br>
+    查看党务、村务、财务公开，通知公告和村社新闻</p>
   <div class="url">{url}</div>
   <div class="note">云上村社 · 演示数据均为虚构</div>
 </main>

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise.functions import Count
+from tortoise.queryset import QuerySet
 
 from models import Estate, Household, HouseholdMember, OrgUnit
 from models.enums import Level
@@ -80,7 +81,7 @@ async def cockpit_of(context: Context, unit_id: int) -> dict[str, Any]:
         add("communities", str(community_path), 1)
 
     today = context.clock().date()
-    grouped = {
+    grouped: dict[str, QuerySet[Any]] = {
         "estates": visible(Estate, caller).filter(unit_path__startswith=path),
         "households": visible(Household, caller).filter(unit_path__startswith=path),
         "people": visible(HouseholdMember, caller).filter(

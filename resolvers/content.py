@@ -98,7 +98,9 @@ def _check(
     if not 1 <= len(title) <= MAX_TITLE:
         errors.append(
             UserError(
-                "title", f"Enter a title of 1 to {MAX_TITLE} characters.", "INVALID_TITLE"
+                "title",
+                f"Enter a title of 1 to {MAX_TITLE} characters.",
+                "INVALID_TITLE",
             )
         )
     if not 1 <= len(body) <= MAX_BODY:

@@ -370,7 +370,9 @@ async def test_no_code_for_what_is_not_a_community(
     assert (await http.get(path)).status_code == 404
 
 
-async def test_the_poster_escapes_the_name(http: httpx.AsyncClient, world: World) -> None:
+async def test_the_poster_escapes_the_name(
+    http: httpx.AsyncClient, world: World
+) -> None:
     unit = world.units["A2"]
     unit.name = "<b>甲二村</b>"
     await unit.save(update_fields=["name"])
@@ -412,17 +414,14 @@ async def test_the_cockpit_counts_what_lies_below(login: Login, world: World) ->
     body = await (await login("official_district")).query(COCKPIT, {"unitId": unit_id})
     cockpit = body["data"]["cockpit"]
 
-    assert (
-        cockpit["communities"],
-        cockpit["estates"],
-        cockpit["households"],
-        cockpit["people"],
-    ) == (3, 3, 2, 2)
+    def figures(row: dict[str, Any]) -> tuple[int, ...]:
+        return tuple(row[k] for k in ("communities", "estates", "households", "people"))
+
+    assert figures(cockpit) == (3, 3, 2, 2)
     below = {b["unit"]["name"]: b for b in cockpit["below"]}
     assert list(below) == ["甲街道", "乙街道"]
-    a, b = below["甲街道"], below["乙街道"]
-    assert (a["communities"], a["estates"], a["households"], a["people"]) == (2, 2, 1, 1)
-    assert (b["communities"], b["estates"], b["households"], b["people"]) == (1, 1, 1, 1)
+    assert figures(below["甲街道"]) == (2, 2, 1, 1)
+    assert figures(below["乙街道"]) == (1, 1, 1, 1)
 
 
 async def test_the_cockpit_costs_the_same_statements_at_every_level(

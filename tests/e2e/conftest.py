@@ -100,6 +100,17 @@ def _run(args: list[str], env: dict[str, str]) -> None:
         raise RuntimeError(f"api {args[0]} failed: {done.stderr[-2000:]}")
 
 
+def _serve(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "api", "serve", "--port", str(port), "--no-demo"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def server() -> AsyncIterator[str]:
     """The base URL of a served platform with the small demo loaded."""
@@ -123,14 +134,7 @@ async def server() -> AsyncIterator[str]:
         await asyncio.to_thread(_run, ["demo", "--scale", "small"], env)
 
         port = _free_port()
-        log = stack.enter_context(open(Path(folder) / "serve.log", "w"))  # noqa: SIM115
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api", "serve", "--port", str(port), "--no-demo"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = _serve(port, env, Path(folder) / "serve.log")
         url = f"http://127.0.0.1:{port}"
         try:
             await _wait_ready(url, process)

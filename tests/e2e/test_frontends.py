@@ -24,7 +24,11 @@ LIVE_WITHIN = 2.0  # seconds from a mutation to the cockpit's redraw
 # Each role's demo account, what its home must show, and what only another
 # role's home shows (which it must not).
 HOMES: dict[str, tuple[str, str, list[str]]] = {
-    "resident": ("13900000009", "RESIDENT", ["望湖锦苑 3幢 1202室", "新桥社区 · 村社主页"]),
+    "resident": (
+        "13900000009",
+        "RESIDENT",
+        ["望湖锦苑 3幢 1202室", "新桥社区 · 村社主页"],
+    ),
     "cadre": ("13900000004", "CADRE", ["新桥社区", "发布公开与公告", "今日值班签到"]),
     "company": (
         "13900000007",
@@ -148,7 +152,9 @@ async def test_the_public_page_shows_what_is_published_and_offers_registration(
     phone = f"137{int(time.time() * 1000) % 10**8:08d}"
     await page.fill("#reg-phone", phone)
     await page.click("#send-code")
-    await page.wait_for_function("document.querySelector('#reg-code').value.length == 6")
+    await page.wait_for_function(
+        "document.querySelector('#reg-code').value.length == 6"
+    )
     await page.fill("#reg-name", "测试居民")
     await page.fill("#reg-password", "long-enough-1")
     await screenshot(page, "register")
@@ -187,8 +193,11 @@ async def publish_notice(page: Any, title: str) -> float:
     await page.fill("form.publish [name=title]", title)
     await page.fill("form.publish [name=body]", "请各位居民相互转告。")
     async with page.expect_response(
-        lambda r: "/graphql" in r.url and r.request.post_data is not None
-        and "postPublish" in r.request.post_data
+        lambda r: (
+            "/graphql" in r.url
+            and r.request.post_data is not None
+            and "postPublish" in r.request.post_data
+        )
     ):
         await page.click("form.publish button[type=submit]")
     return time.monotonic()
@@ -270,9 +279,11 @@ async def test_the_cockpit_drills_down_to_the_units_below(open_page: Opener) -> 
     await screenshot(cockpit, "cockpit-drilled-laptop")
 
     # Down to the community, then back up by the trail.
-    await cockpit.goto(cockpit.url.split("?")[0] + "?unit=" + await cockpit.evaluate(
-        "document.body.dataset.unit"
-    ))
+    await cockpit.goto(
+        cockpit.url.split("?")[0]
+        + "?unit="
+        + await cockpit.evaluate("document.body.dataset.unit")
+    )
     await cockpit.click("#trail a")
     await cockpit.wait_for_function("document.title.startsWith('瓯海区')")
     assert cockpit.errors == []
