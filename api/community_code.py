@@ -19,7 +19,10 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
 from models import OrgUnit
-from models.enums import Level
+from permissions.caller import ANONYMOUS
+from permissions.errors import NotFound
+from permissions.scope import visible
+from resolvers.content import community_by_code
 
 __all__ = ["qr_code", "routes"]
 
@@ -41,8 +44,11 @@ def page_url(request: Request, code: str) -> str:
 
 
 async def _community(request: Request) -> OrgUnit | None:
-    code = request.path_params["code"]
-    return await OrgUnit.get_or_none(code=code, level=Level.COMMUNITY)
+    # The code and the poster are public: looked up as anyone would see them.
+    try:
+        return await community_by_code(ANONYMOUS, request.path_params["code"])
+    except NotFound:
+        return None
 
 
 async def community_page(request: Request) -> Response:
@@ -80,7 +86,11 @@ async def poster(request: Request) -> Response:
     unit = await _community(request)
     if unit is None:
         return HTMLResponse(NOT_FOUND, 404)
-    parent = await OrgUnit.get_or_none(id=unit.parent_id) if unit.parent_id else None
+    parent = (
+        await visible(OrgUnit, ANONYMOUS).get_or_none(id=unit.parent_id)
+        if unit.parent_id
+        else None
+    )
     url = page_url(request, unit.code)
     html = POSTER.format(
         name=escape(unit.name),

@@ -73,9 +73,11 @@ async def newest_first(
     return connection(rows, first, after, queryset.count)
 
 
-async def community_by_code(code: str) -> OrgUnit:
+async def community_by_code(caller: Caller, code: str) -> OrgUnit:
     """The community of a community code (its administrative code)."""
-    unit = await OrgUnit.get_or_none(code=code.strip(), level=Level.COMMUNITY)
+    unit = await visible(OrgUnit, caller).get_or_none(
+        code=code.strip(), level=Level.COMMUNITY
+    )
     if unit is None:
         raise NotFound("No community has this code.")
     return unit

@@ -115,7 +115,7 @@ def community_paths(code: str) -> dict[str, str]:
 class ContentQuery:
     @field(ANYONE, "The public page of a community, by its code (一村一码).")
     async def community_page(self, info: AppInfo, code: str) -> CommunityPage:
-        unit = await content_rules.community_by_code(code)
+        unit = await content_rules.community_by_code(info.context.caller, code)
         row = await by_id(info.context, OrgUnitModel).load(unit.id)
         resident = await content_rules.is_resident_of(
             info.context.caller, info.context, unit.path

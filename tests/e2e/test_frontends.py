@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -304,3 +305,51 @@ async def test_the_community_cockpit_fits_a_phone(open_page: Opener) -> None:
     assert "望湖锦苑" in await page.inner_text("[data-panel=estates]")
     assert await fits(page, PHONE[0])
     await screenshot(page, "cockpit-community-phone")
+
+
+async def stored_session(page: Any) -> dict[str, Any]:
+    stored: dict[str, Any] = await page.evaluate(
+        "JSON.parse(localStorage.getItem('yunshang.session'))"
+    )
+    return stored
+
+
+@pytest.mark.parametrize("token", ["expired", "refused"])
+async def test_the_session_is_refreshed_with_the_refresh_token(
+    token: str, open_page: Opener
+) -> None:
+    # Given a signed-in resident whose access token has expired (or that the
+    # server refuses, as after a key rotation)
+    page = await open_page(PHONE)
+    await sign_in(page, "13900000009")
+    before = await stored_session(page)
+    change = (
+        "s.expiresAt = new Date(Date.now() - 1000).toISOString();"
+        if token == "expired"
+        else "s.accessToken = 'not-a-token'; s.expiresAt = '2999-01-01T00:00:00Z';"
+    )
+    await page.evaluate(
+        "() => { const s = JSON.parse(localStorage.getItem('yunshang.session'));"
+        f"{change} localStorage.setItem('yunshang.session', JSON.stringify(s)); }}"
+    )
+
+    # when the app is opened again
+    await page.reload()
+    await page.wait_for_selector("[data-home=RESIDENT]")
+
+    # then it exchanged the refresh token for a new pair and stayed signed in
+    after = await stored_session(page)
+    assert after["refreshToken"] != before["refreshToken"]
+    # (A JWT of the same session and second can equal the old one: not compared.)
+    assert after["accessToken"] != "not-a-token"
+    assert datetime.fromisoformat(after["expiresAt"]) > datetime.now(UTC)
+
+
+async def test_a_wrong_password_is_said_in_chinese(open_page: Opener) -> None:
+    page = await open_page(PHONE)
+    await page.goto("/#/login")
+    await page.fill("#phone", "13900000009")
+    await page.fill("#password", "wrong-password")
+    await page.click("#login button[type=submit]")
+    await page.wait_for_selector("#error:has-text('手机号或密码错误')")
+    await screenshot(page, "login-error")
