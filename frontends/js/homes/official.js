@@ -13,7 +13,7 @@ export default {
   async render(ctx) {
     const unit = ctx.grant.unit;
     const cockpit = await cockpitFigures(unit.id);
-    return home("OFFICIAL",
+    return home(ctx.grant.role,
       card(unit.name,
         h("p", { class: "muted" }, `${LEVELS[unit.level] || ""}${ctx.grant.organization ? " · " + ctx.grant.organization.name : ""}`),
         unitFigures(cockpit, unit.level),
