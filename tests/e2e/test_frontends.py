@@ -15,7 +15,15 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.e2e.conftest import LAPTOP, PHONE, SCREEN, Opener, screenshot, sign_in
+from tests.e2e.conftest import (
+    LAPTOP,
+    PHONE,
+    SCREEN,
+    Opener,
+    note,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -238,7 +246,8 @@ async def test_the_cockpit_updates_live_and_reconnects_by_itself(
     shown = await wait_for_title(cockpit, "紧急通知：明日停电检修")
 
     # then the cockpit shows it within two seconds, without a reload
-    assert shown - answered < LIVE_WITHIN
+    first_delay = shown - answered
+    assert first_delay < LIVE_WITHIN
     assert "紧急通知" in await cockpit.inner_text("[data-panel=changes]")
 
     # and after its connection drops, it reconnects and stays live
@@ -248,6 +257,11 @@ async def test_the_cockpit_updates_live_and_reconnects_by_itself(
     answered = await publish_notice(cadre, "重连后的通知")
     shown = await wait_for_title(cockpit, "重连后的通知")
     assert shown - answered < LIVE_WITHIN
+    note(
+        "live.txt",
+        f"mutation answered -> cockpit redrawn: {first_delay:.3f} s; "
+        f"after a reconnect: {shown - answered:.3f} s\n",
+    )
     assert cockpit.errors == []
     await screenshot(cockpit, "cockpit-after-reconnect")
 
