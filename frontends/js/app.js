@@ -58,7 +58,8 @@ function loginView() {
       }
       live.reconnect();
       const next = params().get("next");
-      if (next && next.startsWith("/")) location.href = next;
+      // Only a path of this site: "//host" or "/\\host" would leave it.
+      if (next && /^\/(?![\/\\])/.test(next)) location.href = next;
       else go("/");
     } catch (failure) {
       error.textContent = failure.code === "TOO_MANY_REQUESTS" ? "失败次数过多，请几分钟后再试" : failure.message;

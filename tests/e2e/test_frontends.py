@@ -371,3 +371,26 @@ async def test_a_wrong_password_is_said_in_chinese(open_page: Opener) -> None:
     await page.click("#login button[type=submit]")
     await page.wait_for_selector("#error:has-text('手机号或密码错误')")
     await screenshot(page, "login-error")
+
+
+async def test_sign_in_returns_to_the_page_asked_for_on_this_site_only(
+    open_page: Opener, server: str
+) -> None:
+    page = await open_page(LAPTOP)
+    # A page of this site: signed in, it opens.
+    await page.goto("/#/login?next=/cockpit.html")
+    await _submit(page, "13900000003")
+    await page.wait_for_selector("body[data-ready=cockpit]")
+    await page.evaluate("localStorage.clear()")
+
+    # Another site: signed in, the home opens instead.
+    await page.goto(f"{server}/#/login?next=//example.org/")
+    await _submit(page, "13900000003")
+    await page.wait_for_selector("[data-home=OFFICIAL]")
+    assert page.url.startswith(server)
+
+
+async def _submit(page: Any, phone: str) -> None:
+    await page.fill("#phone", phone)
+    await page.fill("#password", "Demo-2026")
+    await page.click("#login button[type=submit]")
