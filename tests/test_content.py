@@ -24,9 +24,10 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from api.demo import load_demo
 from api.events import LocalBus
-from models import Post
-from models.enums import PostKind
+from models import AuditRecord, OrgUnit, Post
+from models.enums import Level, PostKind
 from schema.base import encode_id
 from tests.conftest import Client
 from tests.test_permissions import PEOPLE, REFUSAL, ROLES
@@ -446,3 +447,38 @@ def test_every_role_of_the_world_is_in_the_tables() -> None:
         "resident_b1",
     }
     assert PostKind.DISCLOSURE.value == "DISCLOSURE"
+
+
+async def test_publishing_and_withdrawing_are_audited(
+    login: Login, world: World
+) -> None:
+    post_id = await publish(login, world)
+    cadre = await login("cadre_a1")
+    await cadre.query(WITHDRAW, {"id": post_id})
+    pk = (await Post.get(title="停水通知")).id
+    records = await AuditRecord.filter(subject_type="Post").order_by("id")
+    assert [(r.action, r.subject_ids, r.role) for r in records] == [
+        ("POST_PUBLISH", [pk], "CADRE"),
+        ("POST_WITHDRAW", [pk], "CADRE"),
+    ]
+    assert all(r.unit_path == world.units["A1"].path for r in records)
+
+
+async def test_the_demo_communities_have_published(db: str) -> None:
+    # Given the small demo
+    await load_demo("small")
+    posts = await Post.all().order_by("id").values("id", "unit_id", "title")
+    communities = await OrgUnit.filter(
+        level=Level.COMMUNITY, code__startswith="330304"
+    ).values_list("id", "name")
+
+    by_unit: dict[int, int] = {}
+    for post in posts:
+        by_unit[post["unit_id"]] = by_unit.get(post["unit_id"], 0) + 1
+    names = dict(communities)
+    # then every Ouhai community has a page, the pilots a full one
+    assert set(by_unit) == set(names)
+    counts = {names[unit]: count for unit, count in by_unit.items()}
+    assert counts["新桥社区"] == 10 and counts["五社村"] == 9
+    assert all(count >= 3 for count in counts.values())
+    assert [p["id"] for p in posts] == list(range(1, len(posts) + 1))
