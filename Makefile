@@ -2,7 +2,8 @@
 #
 #   make run    set up, migrate, load the demo district into an empty database,
 #               serve http://127.0.0.1:8000 (GraphQL at /graphql)
-#   make test   set up, then format check, lint, types, and the test suite: on the
+#   make test   set up, then format check, lint, types, the frontend modules' tests
+#               (node), and the test suite, browser tests included: on the
 #               embedded default (SQLite, in-process events) always, and again on
 #               PostgreSQL and Redis when DATABASE_URL and REDIS_URL are both set
 #
@@ -19,7 +20,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint fix typecheck test-embedded test-services sdl
+.PHONY: help setup run test lint fix typecheck test-js test-embedded test-services sdl
 
 help:
 	@echo "make run        serve the demo at http://127.0.0.1:8000/graphql"
@@ -27,6 +28,7 @@ help:
 	@echo "make lint       ruff format --check and ruff check"
 	@echo "make fix        ruff format and ruff check --fix"
 	@echo "make typecheck  mypy (strict)"
+	@echo "make test-js    the frontend modules' tests (node --test)"
 	@echo "make sdl        regenerate schema.graphql"
 
 $(BIN)/python:
@@ -67,6 +69,11 @@ fix: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# The browser modules that run without a browser (the websocket client), on node.
+test-js:
+	@echo "== frontend module tests (node --test)"
+	node --test frontends/tests/
+
 # pytest exits 5 when it collects no test, which fails the target like any error.
 test-embedded: setup
 	@echo "== tests on the embedded default (SQLite, in-process events)"
@@ -87,7 +94,7 @@ test-services: setup
 # Every step runs, so one run tells all that fails; the target fails if any did.
 test: setup
 	@failed=(); \
-	for step in lint typecheck test-embedded test-services; do \
+	for step in lint typecheck test-js test-embedded test-services; do \
 	  $(MAKE) --no-print-directory $$step || failed+=("$$step"); \
 	done; \
 	if (( $${#failed[@]} )); then \

@@ -10,7 +10,15 @@ const MAX_DELAY_MS = 15_000;
 const PING_EVERY_MS = 15_000;
 const PONG_WITHIN_MS = 5_000;
 
-export function createLiveClient({ url = defaultUrl(), onStatus = () => {} } = {}) {
+export function createLiveClient({
+  url = defaultUrl(),
+  onStatus = () => {},
+  // What to authenticate with, and how to renew it (tests pass their own).
+  getToken = accessToken,
+  renewToken = refresh,
+  firstDelayMs = FIRST_DELAY_MS,
+  maxDelayMs = MAX_DELAY_MS,
+} = {}) {
   const subscriptions = new Map(); // id -> { payload, sink }
   let socket = null;
   let acknowledged = false;
@@ -43,7 +51,7 @@ export function createLiveClient({ url = defaultUrl(), onStatus = () => {} } = {
     socket = ws;
     ws.onopen = async () => {
       let token = null;
-      try { token = await accessToken(); } catch { token = null; }
+      try { token = await getToken(); } catch { token = null; }
       if (socket !== ws) return;
       ws.send(JSON.stringify({
         type: "connection_init",
@@ -106,9 +114,9 @@ export function createLiveClient({ url = defaultUrl(), onStatus = () => {} } = {
     status("reconnecting");
     if (event.code === 4401 || event.code === 4403) {
       // The token ended (or was refused): a new pair first, then reconnect.
-      try { await refresh(); } catch { /* signed out: reconnect anonymously */ }
+      try { await renewToken(); } catch { /* signed out: reconnect anonymously */ }
     }
-    const delay = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** attempts);
+    const delay = Math.min(maxDelayMs, firstDelayMs * 2 ** attempts);
     attempts += 1;
     reconnectTimer = setTimeout(connect, delay * (0.5 + Math.random() / 2));
   }
@@ -141,7 +149,7 @@ export function createLiveClient({ url = defaultUrl(), onStatus = () => {} } = {
       socket?.close(1000, "bye");
     },
   };
-  addEventListener("online", () => { if (!socket && !closedOnPurpose) connect(); });
+  globalThis.addEventListener?.("online", () => { if (!socket && !closedOnPurpose) connect(); });
   return client;
 }
 

@@ -12,7 +12,10 @@ export default {
   title: "物业公司",
   async render(ctx) {
     const organization = ctx.grant.organization;
-    const managed = (organization?.managements || []).filter(m => !m.endsOn);
+    // Managed today (in China Standard Time): begun, and not ended.
+    const today = new Intl.DateTimeFormat("sv-SE", { timeZone: "Asia/Shanghai" }).format(new Date());
+    const managed = (organization?.managements || [])
+      .filter(m => m.startsOn <= today && (!m.endsOn || m.endsOn > today));
     return home("PROPERTY_COMPANY",
       card(organization?.name || "物业公司",
         h("p", { class: "muted" }, `在管小区 ${managed.length} 个`),

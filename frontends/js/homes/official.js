@@ -20,8 +20,10 @@ export default {
         h("p", {}, cockpitLink(unit.id))),
       card("下辖单位",
         h("ul", { class: "list below" }, ...cockpit.below.map(b => h("li", { class: "row" },
-          h("span", {}, b.unit.name),
-          h("span", { class: "muted" }, `${b.communities} 村社 · ${b.households} 户 · ${b.people} 人`)))),
+          h("a", { href: `/cockpit.html?unit=${encodeURIComponent(b.unit.id)}` }, b.unit.name),
+          h("span", { class: "muted" }, [
+            b.unit.level === "COMMUNITY" ? `${b.estates} 小区` : `${b.communities} 村社`,
+            `${b.households} 户`, `${b.people} 人`].join(" · "))))),
         cockpit.below.length ? null : h("p", { class: "muted" }, "没有下辖单位")),
       ...await slots(SLOTS, ctx));
   },
