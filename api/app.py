@@ -37,7 +37,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 from tortoise import Tortoise, connections
 
-from api import community_code
+from api import community_code, vendor
 from api.db import tortoise_config
 from api.events import create_bus
 from api.settings import Settings, load_settings
@@ -449,6 +449,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *community_code.routes,
+        *vendor.routes,
     ]
     if FRONTENDS.is_dir():
         routes.append(
