@@ -5,6 +5,9 @@ from models.content import Post
 from models.enums import Outcome
 from models.file import StoredFile
 from models.identity import ApiToken, LoginFailure, OneTimeCode, RefreshToken
+from models.imports import ImportRowReport, ImportRun
+from models.job import JobLock, JobRun
+from models.notification import Notification
 from models.org import (
     Building,
     CommunityKind,
@@ -15,6 +18,7 @@ from models.org import (
 )
 from models.organization import EstateManagement, Organization, OrganizationKind
 from models.person import HouseholdMember, Person, Role, RoleAssignment
+from models.warning import Warning
 
 __models__ = [
     AuditRecord,
@@ -33,6 +37,12 @@ __models__ = [
     Person,
     RoleAssignment,
     Post,
+    ImportRun,
+    ImportRowReport,
+    JobLock,
+    JobRun,
+    Notification,
+    Warning,
 ]
 
 __all__ = [
@@ -44,8 +54,13 @@ __all__ = [
     "EstateManagement",
     "Household",
     "HouseholdMember",
+    "ImportRowReport",
+    "ImportRun",
+    "JobLock",
+    "JobRun",
     "Level",
     "LoginFailure",
+    "Notification",
     "OneTimeCode",
     "OrgUnit",
     "Organization",
@@ -57,4 +72,5 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "StoredFile",
+    "Warning",
 ]

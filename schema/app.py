@@ -32,9 +32,16 @@ from schema.extensions import (
 from schema.file import FileMutation, FileQuery
 from schema.governance import govern
 from schema.identity import IdentityMutation, IdentityQuery
+from schema.imports import ImportQuery, ImportSubscription
 from schema.node import NodeQuery
+from schema.notification import (
+    NotificationMutation,
+    NotificationQuery,
+    NotificationSubscription,
+)
 from schema.org import OrgMutation, OrgQuery, OrgSubscription
 from schema.person import PersonMutation, PersonQuery
+from schema.warning import WarningQuery, WarningSubscription
 
 __all__ = ["Limits", "build_schema"]
 
@@ -47,6 +54,9 @@ class Query(
     IdentityQuery,
     AuditQuery,
     FileQuery,
+    NotificationQuery,
+    WarningQuery,
+    ImportQuery,
     ContentQuery,
     CockpitQuery,
 ):
@@ -55,13 +65,24 @@ class Query(
 
 @strawberry.type(description="Writes: each returns its user errors as data.")
 class Mutation(
-    OrgMutation, PersonMutation, IdentityMutation, FileMutation, ContentMutation
+    OrgMutation,
+    PersonMutation,
+    IdentityMutation,
+    FileMutation,
+    NotificationMutation,
+    ContentMutation,
 ):
     pass
 
 
 @strawberry.type(description="Live streams over graphql-transport-ws.")
-class Subscription(OrgSubscription, ContentSubscription):
+class Subscription(
+    OrgSubscription,
+    NotificationSubscription,
+    WarningSubscription,
+    ImportSubscription,
+    ContentSubscription,
+):
     pass
 
 
