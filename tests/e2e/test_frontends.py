@@ -38,7 +38,17 @@ HOMES: dict[str, tuple[str, str, list[str]]] = {
         "RESIDENT",
         ["望湖锦苑 3幢 1202室", "新桥社区 · 村社主页"],
     ),
-    "cadre": ("13900000004", "CADRE", ["新桥社区", "发布公开与公告", "今日值班签到"]),
+    "cadre": (
+        "13900000004",
+        "CADRE",
+        [
+            "新桥社区",
+            "发布公开与公告",
+            "今日值班签到",
+            "暂无待处理的预警",
+            "没有未读消息",
+        ],
+    ),
     "company": (
         "13900000007",
         "PROPERTY_COMPANY",
@@ -237,6 +247,8 @@ async def test_the_cockpit_updates_live_and_reconnects_by_itself(
     await cockpit.wait_for_selector("#live[data-status=open]")
     await cockpit.wait_for_selector("[data-panel=posts][data-redraws]")
     await cockpit.wait_for_selector("[data-panel=below] canvas")
+    await cockpit.wait_for_selector("[data-panel=warnings][data-redraws]")
+    assert await fits(cockpit, SCREEN[0])
     await screenshot(cockpit, "cockpit-subdistrict-1920")
 
     # when a cadre publishes a notice in another browser

@@ -1,8 +1,9 @@
 // The cadre's home: their community's figures, publishing on its page, and the
 // places for duty check-in, assignments, visits and warnings.
-import { card, cockpitFigures, cockpitLink, h, home, slots, unitFigures } from "./common.js";
+import { MESSAGES, card, cockpitFigures, cockpitLink, h, home, slots, unitFigures } from "./common.js";
 
 export const SLOTS = [
+  MESSAGES,
   { id: "cadre.duty", title: "今日值班签到", soon: "用手机定位签到（即将上线）" },
   { id: "cadre.assignments", title: "我的任务", soon: "接收、提交上级下发的任务（即将上线）" },
   { id: "cadre.visits", title: "民情走访", soon: "待走访对象与走访记录（即将上线）" },

@@ -1,8 +1,9 @@
 // Owners' committee: its estate, and the places for its evaluation and the
 // three-party coordination.
-import { card, h, home, slots } from "./common.js";
+import { MESSAGES, card, h, home, slots } from "./common.js";
 
 export const SLOTS = [
+  MESSAGES,
   { id: "committee.evaluation", title: "业委会测评", soon: "业主和各方对业委会的评分（即将上线）" },
   { id: "committee.coordination", title: "三方协调", soon: "居委会、业委会、物业公司协同事项（即将上线）" },
 ];

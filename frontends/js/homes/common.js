@@ -3,6 +3,9 @@ import { gql } from "../api.js";
 import { card, h } from "../dom.js";
 import { renderSlot } from "../screens.js";
 
+// Every home's first slot: the person's messages (screens/notification.js).
+export const MESSAGES = { id: "messages", title: "消息" };
+
 export const LEVELS = {
   PROVINCE: "省", CITY: "市", DISTRICT: "区", SUBDISTRICT: "镇街", COMMUNITY: "村社", GRID: "网格",
 };

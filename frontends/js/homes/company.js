@@ -1,8 +1,9 @@
 // Property company staff: the estates their company manages, and the places for
 // the request board and their evaluation.
-import { card, h, home, slots } from "./common.js";
+import { MESSAGES, card, h, home, slots } from "./common.js";
 
 export const SLOTS = [
+  MESSAGES,
   { id: "company.requests", title: "诉求工单", soon: "所管小区居民诉求的接单、处理和回复（即将上线）" },
   { id: "company.evaluation", title: "服务测评", soon: "业主和各方对物业服务的评分（即将上线）" },
 ];

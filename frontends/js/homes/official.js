@@ -1,8 +1,9 @@
 // The official's home: their unit's figures and the units below, the cockpit,
 // and the place for the task board.
-import { LEVELS, card, cockpitFigures, cockpitLink, h, home, slots, unitFigures } from "./common.js";
+import { LEVELS, MESSAGES, card, cockpitFigures, cockpitLink, h, home, slots, unitFigures } from "./common.js";
 
 export const SLOTS = [
+  MESSAGES,
   { id: "official.tasks", title: "任务看板", soon: "下发任务、审核核销、逾期提醒（即将上线）" },
   { id: "official.reports", title: "最多报一次", soon: "报表模板与填报进度（即将上线）" },
 ];

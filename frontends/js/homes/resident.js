@@ -2,9 +2,10 @@
 // the places for raising requests and rating their estate.
 import { gql } from "../api.js";
 import { postLine } from "../screens/content.js";
-import { card, h, home, slots } from "./common.js";
+import { MESSAGES, card, h, home, slots } from "./common.js";
 
 export const SLOTS = [
+  MESSAGES,
   { id: "resident.requests", title: "你说我做 · 我的诉求", soon: "提交诉求并跟踪办理进度（即将上线）" },
   { id: "resident.evaluation", title: "小区测评", soon: "为物业服务和业委会打分（即将上线）" },
   { id: "resident.consultation", title: "码上协商", soon: "参与社区议事投票（即将上线）" },

@@ -5,3 +5,5 @@
 //   import "./estate.js";    // issue 5: requests, evaluation
 //   import "./visit.js";     // issue 6: visits due, warnings
 import "./content.js";
+import "./notification.js";
+import "./warning.js";

@@ -15,5 +15,6 @@ import changes from "./changes.js";
 import estates from "./estates.js";
 import posts from "./posts.js";
 import totals from "./totals.js";
+import warnings from "./warnings.js";
 
-export const PANELS = [totals, below, estates, posts, changes];
+export const PANELS = [totals, below, estates, warnings, posts, changes];

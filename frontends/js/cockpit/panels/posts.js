@@ -13,7 +13,6 @@ const POSTS = `query Posts($unitId: ID!) {
 export default {
   id: "posts",
   title: "三务公开与公告",
-  size: "wide",
   live: ctx => [{ query: POST_CHANGES, variables: { unitId: ctx.unit.id } }],
   async load(ctx) {
     return ctx.gql(POSTS, { unitId: ctx.unit.id });
@@ -22,7 +21,7 @@ export default {
     if (!state.chart) {
       state.box = h("div", { class: "chart", style: "min-height:200px" });
       state.list = h("ul", { class: "feed latest" });
-      element.replaceChildren(h("div", { style: "display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1.4fr);gap:12px;height:100%" },
+      element.replaceChildren(h("div", { style: "display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1.6fr);gap:12px;height:100%" },
         state.box, h("div", { style: "overflow:auto" }, state.list)));
       state.chart = ctx.charts.make(state.box);
     }
