@@ -38,6 +38,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 from tortoise import Tortoise, connections
 
+from api import community_code, vendor
 from api.db import tortoise_config
 from api.events import create_bus
 from api.open311 import open311_routes
@@ -463,6 +464,8 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *open311_routes(),
+        *community_code.routes,
+        *vendor.routes,
     ]
     if FRONTENDS.is_dir():
         routes.append(

@@ -35,6 +35,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from api.demo_content import demo_posts
 from api.demo_estates import load_estate_demo
 from api.demo_requests import load_demo_requests
 from models import (
@@ -49,6 +50,7 @@ from models import (
     OrganizationKind,
     OrgUnit,
     Person,
+    Post,
     Role,
     RoleAssignment,
 )
@@ -1299,14 +1301,23 @@ async def load_demo(
     rows = _Generator(SCALES[scale], seed, hash_password(DEMO_PASSWORD)).build()
     generated = clock.perf_counter()
 
+    # What Ouhai's communities have published (the public pages of their codes).
+    ouhai = [unit for unit in rows.units if unit.code.startswith(_OUHAI_CODE)]
+    posts = demo_posts(ouhai, REFERENCE_DATE)
+
     is_postgres = connections.get("default").capabilities.dialect == "postgres"
     async with in_transaction() as connection:
         for model, objects in rows.tables():
             await model.bulk_create(
                 objects, batch_size=_BATCH_SIZE, using_db=connection
             )
+        await Post.bulk_create(posts, batch_size=_BATCH_SIZE, using_db=connection)
         if is_postgres:
             await _reset_sequences(connection, rows)
+            await connection.execute_query(
+                "SELECT setval(pg_get_serial_sequence('post', 'id'), "
+                "COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM post"
+            )
 
     await load_estate_demo(seed, id_key)  # the register is fingerprinted with id_key
     await load_demo_requests(seed)

@@ -1,6 +1,7 @@
 """Tortoise models, one module per domain. Imports nothing of the project above."""
 
 from models.audit import AuditRecord
+from models.content import Post
 from models.coordination import DutyCheck, DutyItem
 from models.enums import Outcome
 from models.evaluation import (
@@ -66,6 +67,7 @@ __models__ = [
     RequestJoin,
     Webhook,
     WebhookDelivery,
+    Post,
     ImportRun,
     ImportRowReport,
     JobLock,
@@ -101,6 +103,7 @@ __all__ = [
     "Outcome",
     "OwnershipClaimAttempt",
     "Person",
+    "Post",
     "PropertyOwnership",
     "PropertyRecord",
     "Question",

@@ -114,6 +114,18 @@ class DeliveryStatus(StrEnum):
     FAILED = "FAILED"
 
 
+class PostKind(StrEnum):
+    DISCLOSURE = "DISCLOSURE"
+    NOTICE = "NOTICE"
+    NEWS = "NEWS"
+
+
+class DisclosureCategory(StrEnum):
+    PARTY_AFFAIRS = "PARTY_AFFAIRS"
+    VILLAGE_AFFAIRS = "VILLAGE_AFFAIRS"
+    FINANCIAL_AFFAIRS = "FINANCIAL_AFFAIRS"
+
+
 class CoordinateSystem(StrEnum):
     # GPS and browsers report WGS-84; Chinese map SDKs and many phones GCJ-02;
     # Baidu's SDK BD-09. Everything is stored as WGS-84.

@@ -35,6 +35,7 @@ from models import (
     Organization,
     OrgUnit,
     Person,
+    Post,
     PropertyOwnership,
     PropertyRecord,
     Question,
@@ -280,6 +281,15 @@ def _import_reports(caller: Caller) -> QuerySet[ImportRowReport]:
     return ImportRowReport.filter(run_id__in=Subquery(runs))
 
 
+def _posts(caller: Caller) -> QuerySet[Post]:
+    # What is published, to anyone; withdrawn posts too, to staff over them.
+    if caller.is_admin:
+        return Post.all()
+    published = Q(withdrawn_at__isnull=True)
+    staff = _staff_subtree(caller)
+    return Post.filter(published if staff is None else published | staff)
+
+
 SCOPES: dict[type[Model], Scope] = {
     # The administrative directory is public: residents choose their community in it.
     OrgUnit: _public(OrgUnit),
@@ -308,6 +318,7 @@ SCOPES: dict[type[Model], Scope] = {
     Warning: _warnings,
     ImportRun: _import_runs,
     ImportRowReport: _import_reports,
+    Post: _posts,
 }
 
 

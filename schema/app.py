@@ -19,6 +19,8 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from schema.audit import AuditQuery
+from schema.cockpit import CockpitQuery
+from schema.content import ContentMutation, ContentQuery, ContentSubscription
 from schema.coordination import CoordinationMutation, CoordinationQuery
 from schema.evaluation import (
     EvaluationMutation,
@@ -69,6 +71,8 @@ class Query(
     ImportQuery,
     RequestQuery,
     WebhookQuery,
+    ContentQuery,
+    CockpitQuery,
 ):
     pass
 
@@ -85,6 +89,7 @@ class Mutation(
     CoordinationMutation,
     RequestMutation,
     WebhookMutation,
+    ContentMutation,
 ):
     pass
 
@@ -97,6 +102,7 @@ class Subscription(
     ImportSubscription,
     EvaluationSubscription,
     RequestSubscription,
+    ContentSubscription,
 ):
     pass
 

@@ -1,0 +1,20 @@
+// The cockpit's panels, in the order they are laid out. A panel is a module:
+//
+//   export default {
+//     id: "tasks", title: "任务完成", size: "wide" | undefined,
+//     levels: ["DISTRICT", "SUBDISTRICT", "COMMUNITY"],   // where it shows (all if absent)
+//     live: ctx => [{ query, variables }],                  // subscriptions that redraw it
+//     load: async ctx => data,                              // its queries
+//     render: (element, data, ctx, state) => {},            // draws; ctx.charts.make(el) for ECharts
+//   };
+//
+// The domains add theirs here (tasks and duty: issue 4; requests and evaluation:
+// issue 5; visits and warnings: issue 6).
+import below from "./below.js";
+import changes from "./changes.js";
+import estates from "./estates.js";
+import posts from "./posts.js";
+import totals from "./totals.js";
+import warnings from "./warnings.js";
+
+export const PANELS = [totals, below, estates, warnings, posts, changes];
