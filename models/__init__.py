@@ -1,6 +1,15 @@
 """Tortoise models, one module per domain. Imports nothing of the project above."""
 
 from models.audit import AuditRecord
+from models.care import (
+    Beneficiary,
+    BeneficiaryTag,
+    CareSetting,
+    TrackPoint,
+    Visit,
+    VisitOrder,
+    VisitPhoto,
+)
 from models.enums import Outcome
 from models.file import StoredFile
 from models.identity import ApiToken, LoginFailure, OneTimeCode, RefreshToken
@@ -31,12 +40,22 @@ __models__ = [
     HouseholdMember,
     Person,
     RoleAssignment,
+    Beneficiary,
+    BeneficiaryTag,
+    CareSetting,
+    VisitOrder,
+    Visit,
+    VisitPhoto,
+    TrackPoint,
 ]
 
 __all__ = [
     "ApiToken",
     "AuditRecord",
+    "Beneficiary",
+    "BeneficiaryTag",
     "Building",
+    "CareSetting",
     "CommunityKind",
     "Estate",
     "EstateManagement",
@@ -54,4 +73,8 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "StoredFile",
+    "TrackPoint",
+    "Visit",
+    "VisitOrder",
+    "VisitPhoto",
 ]

@@ -20,7 +20,10 @@ from tortoise.queryset import QuerySet
 from models import (
     ApiToken,
     AuditRecord,
+    Beneficiary,
+    BeneficiaryTag,
     Building,
+    CareSetting,
     Estate,
     EstateManagement,
     Household,
@@ -30,6 +33,10 @@ from models import (
     Person,
     RoleAssignment,
     StoredFile,
+    TrackPoint,
+    Visit,
+    VisitOrder,
+    VisitPhoto,
 )
 from models.enums import Role
 from permissions.caller import STAFF_ROLES, Caller
@@ -151,6 +158,39 @@ def _files(caller: Caller) -> QuerySet[StoredFile]:
     return StoredFile.filter(reduce(or_, terms)) if terms else _nothing(StoredFile)
 
 
+# The care archive: officials and cadres of the subtree, and the cadre who answers
+# for a beneficiary; admins run the platform. Nobody else, by any path.
+CARE_ROLES = frozenset({Role.OFFICIAL, Role.CADRE})
+
+
+def _care(model: type[M], *own: str) -> Scope:
+    def scope(caller: Caller) -> QuerySet[M]:
+        if caller.is_admin:
+            return model.all()
+        terms: list[Q] = []
+        where = paths_q(caller.paths(CARE_ROLES))
+        if where is not None:
+            terms.append(where)
+        if caller.person_id is not None:
+            terms.extend(Q(**{key: caller.person_id}) for key in own)
+        return model.filter(reduce(or_, terms)) if terms else _nothing(model)
+
+    return scope
+
+
+def _tracks(caller: Caller) -> QuerySet[TrackPoint]:
+    # A cadre's route: the cadre and the officials above them.
+    if caller.is_admin:
+        return TrackPoint.all()
+    terms: list[Q] = []
+    where = paths_q(caller.paths(frozenset({Role.OFFICIAL})))
+    if where is not None:
+        terms.append(where)
+    if caller.person_id is not None:
+        terms.append(Q(person_id=caller.person_id))
+    return TrackPoint.filter(reduce(or_, terms)) if terms else _nothing(TrackPoint)
+
+
 SCOPES: dict[type[Model], Scope] = {
     # The administrative directory is public: residents choose their community in it.
     OrgUnit: _public(OrgUnit),
@@ -165,6 +205,13 @@ SCOPES: dict[type[Model], Scope] = {
     ApiToken: _api_tokens,
     AuditRecord: _audit,
     StoredFile: _files,
+    Beneficiary: _care(Beneficiary, "responsible_id"),
+    BeneficiaryTag: _care(BeneficiaryTag, "beneficiary__responsible_id"),
+    Visit: _care(Visit, "visitor_id", "beneficiary__responsible_id"),
+    VisitPhoto: _care(VisitPhoto, "visit__visitor_id"),
+    VisitOrder: _care(VisitOrder, "assignee_id"),
+    TrackPoint: _tracks,
+    CareSetting: _public(CareSetting),
 }
 
 
