@@ -13,6 +13,9 @@ from models.care import (
 from models.enums import Outcome
 from models.file import StoredFile
 from models.identity import ApiToken, LoginFailure, OneTimeCode, RefreshToken
+from models.imports import ImportRowReport, ImportRun
+from models.job import JobLock, JobRun
+from models.notification import Notification
 from models.org import (
     Building,
     CommunityKind,
@@ -23,6 +26,7 @@ from models.org import (
 )
 from models.organization import EstateManagement, Organization, OrganizationKind
 from models.person import HouseholdMember, Person, Role, RoleAssignment
+from models.warning import Warning
 
 __models__ = [
     AuditRecord,
@@ -40,6 +44,12 @@ __models__ = [
     HouseholdMember,
     Person,
     RoleAssignment,
+    ImportRun,
+    ImportRowReport,
+    JobLock,
+    JobRun,
+    Notification,
+    Warning,
     Beneficiary,
     BeneficiaryTag,
     CareSetting,
@@ -61,8 +71,13 @@ __all__ = [
     "EstateManagement",
     "Household",
     "HouseholdMember",
+    "ImportRowReport",
+    "ImportRun",
+    "JobLock",
+    "JobRun",
     "Level",
     "LoginFailure",
+    "Notification",
     "OneTimeCode",
     "OrgUnit",
     "Organization",
@@ -73,6 +88,7 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "StoredFile",
+    "Warning",
     "TrackPoint",
     "Visit",
     "VisitOrder",
