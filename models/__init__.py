@@ -88,9 +88,9 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "StoredFile",
-    "Warning",
     "TrackPoint",
     "Visit",
     "VisitOrder",
     "VisitPhoto",
+    "Warning",
 ]

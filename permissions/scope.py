@@ -36,11 +36,11 @@ from models import (
     Person,
     RoleAssignment,
     StoredFile,
-    Warning,
     TrackPoint,
     Visit,
     VisitOrder,
     VisitPhoto,
+    Warning,
 )
 from models.enums import Role
 from permissions.caller import STAFF_ROLES, Caller
@@ -209,7 +209,9 @@ def _care(model: type[M], *own: str) -> Scope:
         if where is not None:
             terms.append(where)
         if caller.person_id is not None:
-            terms.extend(Q(**{key: caller.person_id}) for key in own)
+            for key in own:
+                mine: dict[str, Any] = {key: caller.person_id}
+                terms.append(Q(**mine))
         return model.filter(reduce(or_, terms)) if terms else _nothing(model)
 
     return scope

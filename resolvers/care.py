@@ -30,12 +30,14 @@ from models import (
     RoleAssignment,
     StoredFile,
     VisitOrder,
+    Warning,
 )
 from models.enums import (
     BeneficiarySource,
     BeneficiaryStatus,
     BeneficiaryTagKind,
     ImportOutcome,
+    ImportStatus,
     Level,
     Outcome,
     Role,
@@ -44,7 +46,6 @@ from models.enums import (
     VisitOrderStatus,
     WarningKind,
 )
-from models.warning import Warning
 from permissions.caller import Caller
 from permissions.errors import Forbidden, NotFound
 from permissions.rules import mask_id_number
@@ -55,6 +56,7 @@ from resolvers.context import Context
 from resolvers.events import Event
 from resolvers.idnumber import IdNumberError, id_fingerprint, parse_id_number
 from resolvers.imports import RowResult, run_import
+from resolvers.jobs import JobRun, job
 from resolvers.loaders import fetch_row
 from resolvers.warnings import raise_warning, resolve_warnings
 
@@ -264,7 +266,9 @@ def parse_date(text: str, column: str) -> date | None:
             raise ValueError(text)
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        raise RowRefused("DATE_INVALID", f"「{column}」不是有效日期：{text}。") from None
+        raise RowRefused(
+            "DATE_INVALID", f"「{column}」不是有效日期：{text}。"
+        ) from None
 
 
 def parse_record(layout: Layout, values: dict[str, str], today: date) -> Record:
@@ -405,9 +409,7 @@ class BeneficiaryImport:
     async def _create(
         self, work: Work, record: Record, place: dict[str, Any], fingerprint: str
     ) -> None:
-        person = (
-            await Person.filter(id_number=record.number).order_by("id").first()
-        )
+        person = await Person.filter(id_number=record.number).order_by("id").first()
         household_id = None
         if person is not None:
             membership = (
@@ -418,7 +420,9 @@ class BeneficiaryImport:
             household_id = membership.household_id if membership else None
 
         status, review = _tag_status(record, self.today)
-        interval = None if record.deceased else interval_of({record.kind}, self.settings)
+        interval = (
+            None if record.deceased else interval_of({record.kind}, self.settings)
+        )
         beneficiary = await Beneficiary.create(
             id_fingerprint=fingerprint,
             id_number=record.number,
@@ -462,7 +466,9 @@ class BeneficiaryImport:
     ) -> tuple[list[str], str]:
         tags = await BeneficiaryTag.filter(beneficiary_id=found.id)
         changes: list[str] = []
-        others = sorted({t.source.value for t in tags if t.source != self.layout.source})
+        others = sorted(
+            {t.source.value for t in tags if t.source != self.layout.source}
+        )
 
         updates: dict[str, Any] = {}
         if place["id"] != found.unit_id:
@@ -487,7 +493,11 @@ class BeneficiaryImport:
             changes.append("来源标记为死亡，走访停止")
 
         tag = next(
-            (t for t in tags if t.kind == record.kind and t.source == self.layout.source),
+            (
+                t
+                for t in tags
+                if t.kind == record.kind and t.source == self.layout.source
+            ),
             None,
         )
         if tag is None:
@@ -590,7 +600,7 @@ async def import_beneficiaries(
     unit_id: int,
     filename: str,
     data: bytes,
-) -> tuple[Any, int]:
+) -> tuple[dict[str, Any], int]:
     """Run an import of one department's file; returns the run and how many tags
     the source no longer lists (flagged for review)."""
     unit = await visible(OrgUnit, context.caller).get_or_none(id=unit_id)
@@ -613,7 +623,8 @@ async def import_beneficiaries(
     run = await run_import(
         context,
         kind=f"BENEFICIARY_{source.value}",
-        unit=unit,
+        unit_id=unit.id,
+        unit_path=unit.path,
         filename=filename,
         data=data,
         columns=layout.required,
@@ -626,11 +637,10 @@ async def import_beneficiaries(
 
 
 async def _flag_unlisted(
-    context: Context, state: BeneficiaryImport, unit: OrgUnit, run: Any
+    context: Context, state: BeneficiaryImport, unit: OrgUnit, run: dict[str, Any]
 ) -> int:
     """Tags of the source under the unit that the completed file did not list."""
-    status = run["status"] if isinstance(run, dict) else run.status
-    if str(status) != "DONE":
+    if run["status"] != ImportStatus.DONE:
         return 0
     listed = await BeneficiaryTag.filter(
         source=state.layout.source,
@@ -682,9 +692,9 @@ def beneficiaries_query(
         queryset = queryset.filter(unit_path__startswith=unit_path)
     if kinds:
         queryset = queryset.filter(
-            id__in=BeneficiaryTag.filter(
-                kind__in=kinds, status__in=LIVE_TAGS
-            ).values("beneficiary_id")
+            id__in=BeneficiaryTag.filter(kind__in=kinds, status__in=LIVE_TAGS).values(
+                "beneficiary_id"
+            )
         )
     if status is not None:
         queryset = queryset.filter(status=status)
@@ -753,11 +763,11 @@ async def assign_responsible(
 async def is_cadre_over(person_id: int, path: str, now: datetime) -> bool:
     """The person holds a cadre role, now, at the path's unit or above it within
     its community, or at a grid below the community (grid workers)."""
-    held = await RoleAssignment.filter(
+    held: list[str] = await RoleAssignment.filter(
         Q(ends_at__isnull=True) | Q(ends_at__gt=now),
         person_id=person_id,
         role=Role.CADRE,
-    ).values_list("unit_path", flat=True)
+    ).values_list("unit_path", flat=True)  # type: ignore[assignment]
     return any(path.startswith(p) or p.startswith(path) for p in held)
 
 
@@ -822,9 +832,12 @@ async def review_tag(
         errors.append(UserError("keep", "此人已去世，不能保留标签。", "DECEASED"))
     if keep and ends_on is not None and ends_on < today:
         errors.append(UserError("endsOn", "有效期不能早于今天。", "ENDS_IN_PAST"))
-    if evidence_id is not None and not await visible(
-        StoredFile, context.caller
-    ).filter(id=evidence_id).exists():
+    if (
+        evidence_id is not None
+        and not await visible(StoredFile, context.caller)
+        .filter(id=evidence_id)
+        .exists()
+    ):
         errors.append(UserError("evidenceId", "找不到这个文件。", "NO_FILE"))
     if errors:
         raise Invalid(errors)
@@ -892,9 +905,7 @@ async def _candidates(now: datetime) -> dict[WarningKind, dict[int, dict[str, An
     """The beneficiaries each kind of warning should be open for now."""
     active = Beneficiary.filter(status=BeneficiaryStatus.ACTIVE)
     columns = ("id", "unit_id", "unit_path")
-    overdue = await active.filter(visit_due_at__lt=now).values(
-        *columns, "visit_due_at"
-    )
+    overdue = await active.filter(visit_due_at__lt=now).values(*columns, "visit_due_at")
     new = await active.filter(last_visit_at__isnull=True).values(*columns)
     unattended = await active.filter(
         Q(responsible_id__isnull=True) | Q(carer_gone=True)
@@ -944,11 +955,12 @@ async def raise_care_warnings(context: Context) -> dict[str, int]:
 
     wanted = await _candidates(now)
     for kind, rows in wanted.items():
-        open_ids = set(
-            await Warning.filter(
+        open_ids = {
+            int(row["subject_id"])
+            for row in await Warning.filter(
                 kind=kind, subject_type=SUBJECT, resolved_at__isnull=True
-            ).values_list("subject_id", flat=True)
-        )
+            ).values("subject_id")
+        }
         to_raise = sorted(set(rows) - open_ids)
         to_resolve = sorted(open_ids - set(rows))
         raised = resolved = 0
@@ -1001,7 +1013,9 @@ async def export_beneficiaries(
         await visible(Beneficiary, caller)
         .filter(unit_path__startswith=unit.path)
         .order_by("id")
-        .values("id", "name", "id_number", "unit_id", "address", "status", "visit_due_at")
+        .values(
+            "id", "name", "id_number", "unit_id", "address", "status", "visit_due_at"
+        )
     )
     names = dict(
         await OrgUnit.filter(path__startswith=unit.path).values_list("id", "name")
@@ -1050,3 +1064,9 @@ async def export_beneficiaries(
         "rows": len(ids),
         "revealed": reveal,
     }
+
+
+@job("care.warnings", every=timedelta(hours=1))
+async def care_warnings_job(run: JobRun) -> dict[str, int]:
+    """Flag lapsed tags; raise and resolve the care warnings (预警)."""
+    return await raise_care_warnings(run.context)

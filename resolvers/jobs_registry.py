@@ -1,1 +1,4 @@
 """The modules whose import registers scheduled jobs: one line per domain."""
+
+import resolvers.care
+import resolvers.visit  # noqa: F401

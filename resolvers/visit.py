@@ -45,13 +45,14 @@ from resolvers.care import (
     CHINA,
     SUBJECT,
     TOPIC,
-    is_cadre_over,
     care_settings,
     due_at,
+    is_cadre_over,
 )
 from resolvers.context import Context
 from resolvers.events import Event
 from resolvers.geo import Fence, decide, distance_m
+from resolvers.jobs import JobRun, job
 from resolvers.loaders import fetch_row
 from resolvers.notifications import notify
 from resolvers.warnings import resolve_warnings
@@ -223,7 +224,9 @@ async def cancel_order(context: Context, order_id: int, reason: str) -> dict[str
         )
         work.audit("VisitOrder", [order.id], order.unit_path)
         work.emit(
-            _event(context, "VISIT_ORDER_CLOSED", "VisitOrder", order.id, order.unit_path)
+            _event(
+                context, "VISIT_ORDER_CLOSED", "VisitOrder", order.id, order.unit_path
+            )
         )
     return await fetch_row(VisitOrder, order.id)
 
@@ -269,9 +272,13 @@ async def check_in(
         if order is None:
             raise NotFound("No VisitOrder has this id.")
         if order.beneficiary_id != beneficiary.id:
-            errors.append(UserError("orderId", "派单不是走访此人的。", "ORDER_MISMATCH"))
+            errors.append(
+                UserError("orderId", "派单不是走访此人的。", "ORDER_MISMATCH")
+            )
         elif order.assignee_id != caller.person_id:
-            errors.append(UserError("orderId", "这个派单不是派给您的。", "NOT_YOUR_ORDER"))
+            errors.append(
+                UserError("orderId", "这个派单不是派给您的。", "NOT_YOUR_ORDER")
+            )
         elif order.status != VisitOrderStatus.OPEN:
             errors.append(UserError("orderId", "这个派单已经结束。", "ORDER_NOT_OPEN"))
     if beneficiary.status == BeneficiaryStatus.DECEASED:
@@ -345,7 +352,9 @@ async def check_in(
             subject_id=beneficiary.id,
             kinds=[WarningKind.VISIT_OVERDUE, WarningKind.NEW_BENEFICIARY],
         )
-        work.audit("Visit", [visit.id], visit.unit_path, distance_m=round(visit.distance_m))
+        work.audit(
+            "Visit", [visit.id], visit.unit_path, distance_m=round(visit.distance_m)
+        )
         work.emit(
             _event(context, "VISIT_CHECKED_IN", "Visit", visit.id, visit.unit_path)
         )
@@ -370,10 +379,14 @@ async def report_visit(
     situation, needs = situation.strip(), needs.strip()
     errors = []
     if visit.status != VisitStatus.CHECKED_IN:
-        errors.append(UserError("visitId", "这次走访已经报告过了。", "ALREADY_REPORTED"))
+        errors.append(
+            UserError("visitId", "这次走访已经报告过了。", "ALREADY_REPORTED")
+        )
     if not 1 <= len(situation) <= 2000:
         errors.append(
-            UserError("situation", "请填写走访情况（2000 字以内）。", "SITUATION_REQUIRED")
+            UserError(
+                "situation", "请填写走访情况（2000 字以内）。", "SITUATION_REQUIRED"
+            )
         )
     if len(needs) > 2000:
         errors.append(UserError("needs", "需求最多 2000 字。", "NEEDS_TOO_LONG"))
@@ -382,9 +395,11 @@ async def report_visit(
         errors.append(
             UserError("photoIds", f"最多 {MAX_PHOTOS} 张照片。", "TOO_MANY_PHOTOS")
         )
-    photos = await visible(StoredFile, caller).filter(
-        id__in=unique, media_type__in=list(IMAGES)
-    ).values_list("id", flat=True)
+    photos = (
+        await visible(StoredFile, caller)
+        .filter(id__in=unique, media_type__in=list(IMAGES))
+        .values_list("id", flat=True)
+    )
     if len(photos) != len(unique):
         errors.append(
             UserError("photoIds", "照片应是您能查看的图片文件。", "PHOTO_INVALID")
@@ -450,9 +465,7 @@ async def upload_track(
         if not all(math.isfinite(v) for v in values) or not (
             -90 <= point.latitude <= 90 and -180 <= point.longitude <= 180
         ):
-            errors.append(
-                UserError(f"points.{number}", "坐标无效。", "POINT_INVALID")
-            )
+            errors.append(UserError(f"points.{number}", "坐标无效。", "POINT_INVALID"))
             break
     if errors:
         raise Invalid(errors)
@@ -544,7 +557,9 @@ def analyse_route(
         route.started_at, route.ended_at = kept[0][0], kept[-1][0]
 
     for visit_at, visit_lat, visit_lng in visits:
-        route.time_on_site_s += _time_on_site(kept, visit_at, visit_lat, visit_lng, radius_m)
+        route.time_on_site_s += _time_on_site(
+            kept, visit_at, visit_lat, visit_lng, radius_m
+        )
     route.distance_m = round(route.distance_m, 1)
     return route
 
@@ -573,16 +588,20 @@ async def route_of(context: Context, person_id: int, day: date) -> Route:
     if await visible(Person, caller).get_or_none(id=person_id) is None:
         raise NotFound("No Person has this id.")
     start, end = day_window(day)
-    points = await visible(TrackPoint, caller).filter(
-        person_id=person_id, at__gte=start, at__lt=end
-    ).values_list("at", "latitude", "longitude")
-    visits = await visible(Visit, caller).filter(
-        visitor_id=person_id, checked_in_at__gte=start, checked_in_at__lt=end
-    ).values_list("checked_in_at", "latitude", "longitude")
+    points = (
+        await visible(TrackPoint, caller)
+        .filter(person_id=person_id, at__gte=start, at__lt=end)
+        .values_list("at", "latitude", "longitude")
+    )
+    visits = (
+        await visible(Visit, caller)
+        .filter(visitor_id=person_id, checked_in_at__gte=start, checked_in_at__lt=end)
+        .values_list("checked_in_at", "latitude", "longitude")
+    )
     settings = await care_settings()
     return analyse_route(
-        [tuple(p) for p in points],  # type: ignore[misc]
-        [tuple(v) for v in visits],  # type: ignore[misc]
+        [(p[0], p[1], p[2]) for p in points],
+        [(v[0], v[1], v[2]) for v in visits],
         settings["checkin.max_distance_m"],
     )
 
@@ -607,17 +626,20 @@ async def dispatch_orders(context: Context) -> dict[str, int]:
             responsible_id__isnull=False,
         )
         .exclude(id__in=Subquery(open_orders))
-        .values("id", "name", "unit_path", "responsible_id", "last_visit_at", "visit_due_at")
+        .values(
+            "id", "name", "unit_path", "responsible_id", "last_visit_at", "visit_due_at"
+        )
     )
     made = 0
     for start in range(0, len(due), 500):
         chunk = due[start : start + 500]
         keys = {row["id"]: _order_key(row) for row in chunk}
-        taken = set(
-            await VisitOrder.filter(key__in=list(keys.values())).values_list(
-                "key", flat=True
+        taken = {
+            str(row["key"])
+            for row in await VisitOrder.filter(key__in=list(keys.values())).values(
+                "key"
             )
-        )
+        }
         fresh = [row for row in chunk if keys[row["id"]] not in taken]
         if not fresh:
             continue
@@ -638,15 +660,17 @@ async def dispatch_orders(context: Context) -> dict[str, int]:
                     for row in fresh
                 ]
             )
-            orders = await VisitOrder.filter(
-                key__in=[keys[row["id"]] for row in fresh]
-            )
+            orders = await VisitOrder.filter(key__in=[keys[row["id"]] for row in fresh])
             names = {row["id"]: row["name"] for row in fresh}
             for order in orders:
                 await _order_notice(work, order, names[order.beneficiary_id])
                 work.emit(
                     _event(
-                        context, "VISIT_ORDERED", "VisitOrder", order.id, order.unit_path
+                        context,
+                        "VISIT_ORDERED",
+                        "VisitOrder",
+                        order.id,
+                        order.unit_path,
                     )
                 )
             work.audit("VisitOrder", [o.id for o in orders], "", automatic=True)
@@ -661,3 +685,8 @@ def _order_key(row: dict[str, Any]) -> str:
     due: datetime = row["visit_due_at"]
     return f"AUTO:{row['id']}:{due.astimezone(CHINA).date().isoformat()}"
 
+
+@job("care.dispatch", every=timedelta(hours=1))
+async def dispatch_job(run: JobRun) -> dict[str, int]:
+    """Order visits to people overdue or newly listed (自动派单)."""
+    return await dispatch_orders(run.context)

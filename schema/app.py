@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from schema.audit import AuditQuery
+from schema.care import CareMutation, CareQuery, CareSubscription
 from schema.execution import FastExecutionContext
 from schema.extensions import (
     AuditReveals,
@@ -39,6 +40,7 @@ from schema.notification import (
 )
 from schema.org import OrgMutation, OrgQuery, OrgSubscription
 from schema.person import PersonMutation, PersonQuery
+from schema.visit import VisitMutation, VisitQuery
 from schema.warning import WarningQuery, WarningSubscription
 
 __all__ = ["Limits", "build_schema"]
@@ -55,20 +57,32 @@ class Query(
     NotificationQuery,
     WarningQuery,
     ImportQuery,
+    CareQuery,
+    VisitQuery,
 ):
     pass
 
 
 @strawberry.type(description="Writes: each returns its user errors as data.")
 class Mutation(
-    OrgMutation, PersonMutation, IdentityMutation, FileMutation, NotificationMutation
+    OrgMutation,
+    PersonMutation,
+    IdentityMutation,
+    FileMutation,
+    NotificationMutation,
+    CareMutation,
+    VisitMutation,
 ):
     pass
 
 
 @strawberry.type(description="Live streams over graphql-transport-ws.")
 class Subscription(
-    OrgSubscription, NotificationSubscription, WarningSubscription, ImportSubscription
+    OrgSubscription,
+    NotificationSubscription,
+    WarningSubscription,
+    ImportSubscription,
+    CareSubscription,
 ):
     pass
 

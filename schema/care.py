@@ -40,14 +40,16 @@ from permissions.rules import (
     HasRole,
     InJurisdiction,
     Own,
-    Rule,
     Sensitive,
     mask_id_number,
     mask_phone,
 )
 from resolvers import care as care_rules
-from resolvers.base import Invalid
+from resolvers.base import Invalid, UserError
 from resolvers.care_layouts import LAYOUTS
+from resolvers.context import Context
+from resolvers.file import Upload as UploadFile
+from resolvers.file import safe_filename
 from resolvers.live import changes_under
 from resolvers.loaders import by_id
 from resolvers.pagination import paginate
@@ -68,7 +70,7 @@ from schema.base import (
 )
 from schema.file import StoredFile
 from schema.geo import LocationInput, location_errors, wgs84_of
-from schema.imports import ImportRun, import_bytes
+from schema.imports import ImportRun
 from schema.node import register_node
 from schema.org import Household, OrgUnit, _unit_path
 from schema.relations import Page, page_of, paged, related
@@ -87,7 +89,8 @@ __all__ = [
 ]
 
 SourceType = strawberry.enum(
-    BeneficiarySource, description="The department a list comes from (浙里救 = ZHELIJIU)."
+    BeneficiarySource,
+    description="The department a list comes from (浙里救 = ZHELIJIU).",
 )
 TagKindType = strawberry.enum(
     BeneficiaryTagKind, description="What a tag says about a beneficiary."
@@ -98,9 +101,7 @@ BeneficiaryStatusType = strawberry.enum(
 TagStatusType = strawberry.enum(
     TagStatus, description="ACTIVE, REVIEW (flagged for a decision) or ENDED."
 )
-TagReviewType = strawberry.enum(
-    TagReview, description="Why a tag is under review."
-)
+TagReviewType = strawberry.enum(TagReview, description="Why a tag is under review.")
 
 # Who reads the archive's sensitive fields: cadres and officials whose jurisdiction
 # holds the person, and the cadre who answers for them. Not the platform's admins.
@@ -210,14 +211,12 @@ class Beneficiary(Node):
         source="person_id",
         many=False,
     )
-    responsible: Annotated[Person, strawberry.lazy("schema.person")] | None = (
-        related(
-            VISIBLE,
-            "The cadre who answers for the visits.",
-            PersonModel,
-            source="responsible_id",
-            many=False,
-        )
+    responsible: Annotated[Person, strawberry.lazy("schema.person")] | None = related(
+        VISIBLE,
+        "The cadre who answers for the visits.",
+        PersonModel,
+        source="responsible_id",
+        many=False,
     )
     tags: list[BeneficiaryTag] = related(
         VISIBLE,
@@ -300,9 +299,7 @@ register_node("BeneficiaryTag", BeneficiaryTagModel)
 @strawberry.type
 class CareQuery:
     @field(STAFF, "A beneficiary by id, if the caller may see them.")
-    async def beneficiary(
-        self, info: AppInfo, id: strawberry.ID
-    ) -> Beneficiary | None:
+    async def beneficiary(self, info: AppInfo, id: strawberry.ID) -> Beneficiary | None:
         _, pk = decode_id(id, "Beneficiary")
         return one(Beneficiary, await by_id(info.context, BeneficiaryModel).load(pk))
 
@@ -424,6 +421,19 @@ async def _beneficiary_change(
     return payload(beneficiary=row)  # type: ignore[no-any-return]
 
 
+async def _upload_bytes(context: Context, upload: Any) -> tuple[str, bytes]:
+    """The file's name and bytes, within the upload limit; the file is closed."""
+    if not isinstance(upload, UploadFile):
+        raise Invalid([UserError("file", "请以文件上传。", "FILE_REQUIRED")])
+    try:
+        data = await upload.read(context.upload_max_bytes + 1)
+    finally:
+        await upload.close()
+    if len(data) > context.upload_max_bytes:
+        raise Invalid([UserError("file", "文件太大。", "FILE_TOO_LARGE")])
+    return safe_filename(upload.filename), data
+
+
 CARE_STAFF_ROLES = HasRole(Role.ADMIN, Role.OFFICIAL, Role.CADRE)
 
 
@@ -439,7 +449,7 @@ class CareMutation:
         self, info: AppInfo, input: BeneficiaryImportInput
     ) -> BeneficiaryImportPayload:
         try:
-            filename, data = await import_bytes(info.context, input.file)
+            filename, data = await _upload_bytes(info.context, input.file)
             run, unlisted = await care_rules.import_beneficiaries(
                 info.context,
                 BeneficiarySource(input.source),
@@ -561,7 +571,9 @@ async def _beneficiary_of(subject_type: str, subject_id: int) -> int | None:
     model = {"Visit": VisitModel, "VisitOrder": VisitOrderModel}.get(subject_type)
     if model is None:
         return None
-    found = await model.filter(id=subject_id).values_list("beneficiary_id", flat=True)
+    found: list[int] = await model.filter(id=subject_id).values_list(  # type: ignore[assignment]
+        "beneficiary_id", flat=True
+    )
     return found[0] if found else None
 
 

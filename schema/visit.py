@@ -24,8 +24,8 @@ from models.enums import (
 from permissions.rules import STAFF, VISIBLE, HasRole, InJurisdiction, Own, Sensitive
 from resolvers import visit as visit_rules
 from resolvers.base import Invalid
-from resolvers.pagination import paginate
 from resolvers.loaders import by_id
+from resolvers.pagination import paginate
 from schema.base import (
     AppInfo,
     Connection,
@@ -57,9 +57,7 @@ if TYPE_CHECKING:
 __all__ = ["Visit", "VisitMutation", "VisitOrder", "VisitQuery"]
 
 VisitKindType = strawberry.enum(VisitKind, description="ROUTINE, or DISPATCHED (派单).")
-VisitStatusType = strawberry.enum(
-    VisitStatus, description="Checked in, then reported."
-)
+VisitStatusType = strawberry.enum(VisitStatus, description="Checked in, then reported.")
 VisitOrderStatusType = strawberry.enum(
     VisitOrderStatus, description="OPEN until visited (DONE) or closed (CLOSED)."
 )
@@ -291,7 +289,9 @@ class VisitOrderPayload:
 
 
 @structural
-@strawberry.type(description="The result of `visitCheckIn`; a refusal has the distance.")
+@strawberry.type(
+    description="The result of `visitCheckIn`; a refusal has the distance."
+)
 class VisitCheckInPayload:
     errors: list[UserErrorType]
     visit: Visit | None
