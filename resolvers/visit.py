@@ -13,7 +13,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from tortoise.expressions import Q, Subquery
@@ -88,7 +88,8 @@ OFFICIALS = frozenset({Role.OFFICIAL})
 
 def day_window(day: date) -> tuple[datetime, datetime]:
     """The instants a China calendar day spans."""
-    start = datetime.combine(day, time(), CHINA)
+    # In UTC: SQLite compares the stored text, which is UTC.
+    start = datetime.combine(day, time(), CHINA).astimezone(UTC)
     return start, start + timedelta(days=1)
 
 
