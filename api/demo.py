@@ -35,6 +35,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from api.demo_care import load_care_demo
 from models import (
     Building,
     CommunityKind,
@@ -1299,6 +1300,7 @@ async def load_demo(scale: str = "district", seed: int = DEFAULT_SEED) -> DemoSu
         if is_postgres:
             await _reset_sequences(connection, rows)
 
+    await load_care_demo(seed)
     summary = rows.summary()
     logger.info(
         "demo data loaded: scale %s, seed %s, %s units, %s households, %s people; "

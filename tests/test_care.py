@@ -549,3 +549,33 @@ async def test_visits_are_counted_on_the_beneficiary(
     assert chen.last_visit_at == clock.now
     assert chen.visit_due_at == clock.now + timedelta(days=30)
     assert await Visit.filter(beneficiary_id=chen.id).count() == 1
+
+
+# -- demo -------------------------------------------------------------------------
+
+
+async def test_the_demo_lists_beneficiaries_in_both_pilots_as_the_job_would(
+    db: str, settings: Any
+) -> None:
+    from api.demo import load_demo
+    from api.demo_care import REFERENCE
+    from models import OrgUnit
+    from permissions.caller import Caller, Grant
+    from tests.care_support import make_context
+
+    await load_demo("small")
+
+    pilots = await OrgUnit.filter(name__in=["新桥社区", "五社村"]).values("path")
+    for pilot in pilots:
+        assert await Beneficiary.filter(unit_path__startswith=pilot["path"]).count()
+    assert await Visit.exists()
+    assert await VisitOrder.filter(status=VisitOrderStatus.OPEN).exists()
+    assert await Warning.filter(kind=WarningKind.DECEASED).exists()
+    # The warnings the demo raised are those the job finds on its reference date.
+    root = await OrgUnit.filter(parent_id__isnull=True).first()
+    assert root is not None
+    caller = Caller(grants=(Grant(Role.ADMIN, root.id, root.path),))
+    counts = await care.raise_care_warnings(
+        make_context(settings, caller, Clock(REFERENCE))
+    )
+    assert {k: v for k, v in counts.items() if v} == {}

@@ -28,13 +28,13 @@ from schema.app import build_schema
 from schema.base import encode_id
 from tests.care_support import (
     CHEN,
+    DATA,
     HOME,
     HUANG,
     WANG,
     ZHENG,
     ZHOU,
     Clock,
-    DATA,
     context_of,
     import_sample,
     system_context,
@@ -74,7 +74,9 @@ SEEN: dict[str, frozenset[str] | None] = {
 }
 # Who reads ID numbers, health and disability details in clear. The platform's
 # admins operate it; they are not among those the law lets read these.
-CLEAR = frozenset({"official_district", "official_a", "official_b", "cadre_a1", "cadre_b1"})
+CLEAR = frozenset(
+    {"official_district", "official_a", "official_b", "cadre_a1", "cadre_b1"}
+)
 REFUSAL = {role: "FORBIDDEN" for role in ROLES} | {"anonymous": "UNAUTHENTICATED"}
 
 FIELDS = "name idNumber maskedIdNumber health birthDate tags { grade detail }"
@@ -328,7 +330,12 @@ async def _first_change(
     ],
 )
 async def test_the_subscription_carries_what_the_subscriber_may_read(
-    archive: dict[str, Any], world: World, settings: Any, key: str, unit: str, outcome: str
+    archive: dict[str, Any],
+    world: World,
+    settings: Any,
+    key: str,
+    unit: str,
+    outcome: str,
 ) -> None:
     result = await _first_change(world, settings, key, unit, LocalBus())
 
@@ -356,7 +363,10 @@ async def test_an_import_over_graphql_reports_its_rows(
       beneficiaryImport(input: $input) {
         errors { code }
         unlistedTags
-        run { status totalRows counts reports { edges { node { rowNumber outcome code } } } }
+        run {
+          status totalRows counts
+          reports { edges { node { rowNumber outcome code } } }
+        }
       }
     }
     """
@@ -393,6 +403,8 @@ async def test_an_import_over_graphql_reports_its_rows(
     assert result["run"]["status"] == "DONE"
     assert result["run"]["counts"] == {"TAKEN": 2, "REFUSED": 1}
     reports = [e["node"] for e in result["run"]["reports"]["edges"]]
-    assert reports == [{"rowNumber": 4, "outcome": "REFUSED", "code": "ID_NUMBER_FORMAT"}]
+    assert reports == [
+        {"rowNumber": 4, "outcome": "REFUSED", "code": "ID_NUMBER_FORMAT"}
+    ]
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await Visit.all().count() == 0
