@@ -13,6 +13,7 @@ import csv
 import io
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -372,99 +373,161 @@ class BeneficiaryImport:
             raise RowRefused("COMMUNITY_AMBIGUOUS", f"有多个村社名为「{name}」。")
         return found[0]
 
-    async def handle(
-        self, work: Work, row_number: int, values: dict[str, str]
-    ) -> RowResult:
-        try:
-            record = parse_record(self.layout, values, self.today)
-            place = self.place(record.community)
-        except RowRefused as refused:
-            return RowResult(ImportOutcome.REFUSED, refused.code, refused.message)
+    async def handle_chunk(
+        self, work: Work, batch: Sequence[tuple[int, dict[str, str]]]
+    ) -> list[RowResult]:
+        """A chunk of rows in a few statements: the people it names are read at
+        once, the new ones inserted at once; only merges write row by row."""
+        results: list[RowResult | None] = [None] * len(batch)
+        parsed: list[tuple[int, Record, dict[str, Any], str]] = []
+        for index, (row_number, values) in enumerate(batch):
+            try:
+                record = parse_record(self.layout, values, self.today)
+                place = self.place(record.community)
+            except RowRefused as refused:
+                results[index] = RowResult(
+                    ImportOutcome.REFUSED, refused.code, refused.message
+                )
+                continue
+            fingerprint = id_fingerprint(record.number, self.context.id_key)
+            earlier = self.seen_rows.get((fingerprint, record.kind))
+            if earlier is not None:
+                results[index] = RowResult(
+                    ImportOutcome.UNCHANGED,
+                    "DUPLICATE_IN_FILE",
+                    f"与第 {earlier} 行是同一人的同一类别。",
+                )
+                continue
+            self.seen_rows[(fingerprint, record.kind)] = row_number
+            parsed.append((index, record, place, fingerprint))
 
-        fingerprint = id_fingerprint(record.number, self.context.id_key)
-        earlier = self.seen_rows.get((fingerprint, record.kind))
-        if earlier is not None:
-            return RowResult(
-                ImportOutcome.UNCHANGED,
-                "DUPLICATE_IN_FILE",
-                f"与第 {earlier} 行是同一人的同一类别。",
+        fingerprints = list({p[3] for p in parsed})
+        found = {
+            b.id_fingerprint: b
+            for b in await Beneficiary.filter(id_fingerprint__in=fingerprints)
+        }
+        # The first row of a person not in the archive creates them.
+        creating: dict[str, tuple[int, Record, dict[str, Any]]] = {}
+        for index, record, place, fingerprint in parsed:
+            if fingerprint not in found and fingerprint not in creating:
+                creating[fingerprint] = (index, record, place)
+        if creating:
+            found.update(await self._create_all(creating))
+        tags: dict[int, list[BeneficiaryTag]] = {}
+        for tag in await BeneficiaryTag.filter(
+            beneficiary_id__in=[b.id for b in found.values()]
+        ):
+            tags.setdefault(tag.beneficiary_id, []).append(tag)
+
+        for index, record, place, fingerprint in parsed:
+            beneficiary = found[fingerprint]
+            if fingerprint in creating and creating[fingerprint][0] == index:
+                results[index] = RowResult(ImportOutcome.TAKEN)
+                continue
+            if not _may_manage(self.context.caller, beneficiary.unit_path):
+                results[index] = RowResult(
+                    ImportOutcome.REFUSED,
+                    "OUTSIDE_JURISDICTION",
+                    "此人已登记在您管辖范围以外的村社。",
+                )
+                continue
+            listed = tags.setdefault(beneficiary.id, [])
+            changes, code = await self._merge(work, beneficiary, record, place, listed)
+            results[index] = (
+                RowResult(ImportOutcome.MERGED, code, "；".join(changes) + "。")
+                if changes
+                else RowResult(ImportOutcome.UNCHANGED)
             )
-        self.seen_rows[(fingerprint, record.kind)] = row_number
 
-        found = await Beneficiary.get_or_none(id_fingerprint=fingerprint)
-        if found is None:
-            await self._create(work, record, place, fingerprint)
-            return RowResult(ImportOutcome.TAKEN)
-        if not _may_manage(self.context.caller, found.unit_path):
-            return RowResult(
-                ImportOutcome.REFUSED,
-                "OUTSIDE_JURISDICTION",
-                "此人已登记在您管辖范围以外的村社。",
+        for listed in tags.values():
+            self.seen_tags.update(
+                t.id for t in listed if t.source == self.layout.source
             )
-        changes, code = await self._merge(work, found, record, place)
-        if not changes:
-            return RowResult(ImportOutcome.UNCHANGED)
-        return RowResult(ImportOutcome.MERGED, code, "；".join(changes) + "。")
+        return [
+            r if r is not None else RowResult(ImportOutcome.REFUSED) for r in results
+        ]
 
-    async def _create(
-        self, work: Work, record: Record, place: dict[str, Any], fingerprint: str
-    ) -> None:
-        person = await Person.filter(id_number=record.number).order_by("id").first()
-        household_id = None
-        if person is not None:
-            membership = (
-                await HouseholdMember.filter(person_id=person.id, ends_on__isnull=True)
-                .order_by("id")
-                .first()
+    async def _create_all(
+        self, creating: dict[str, tuple[int, Record, dict[str, Any]]]
+    ) -> dict[str, Beneficiary]:
+        """Insert the new people and their first tags; the people by fingerprint."""
+        numbers = [record.number for _, record, _ in creating.values()]
+        people = dict(
+            await Person.filter(id_number__in=numbers)
+            .order_by("-id")
+            .values_list("id_number", "id")
+        )
+        homes = dict(
+            await HouseholdMember.filter(
+                person_id__in=list(people.values()), ends_on__isnull=True
             )
-            household_id = membership.household_id if membership else None
-
-        status, review = _tag_status(record, self.today)
-        interval = (
-            None if record.deceased else interval_of({record.kind}, self.settings)
+            .order_by("-id")
+            .values_list("person_id", "household_id")
         )
-        beneficiary = await Beneficiary.create(
-            id_fingerprint=fingerprint,
-            id_number=record.number,
-            name=record.name,
-            gender=record.gender,
-            birth_date=record.birth_date,
-            unit_id=place["id"],
-            unit_path=place["path"],
-            address=record.address,
-            person_id=person.id if person else None,
-            household_id=household_id,
-            carer_name=record.carer_name,
-            carer_phone=record.carer_phone,
-            carer_gone=bool(record.carer_gone),
-            health=record.health,
-            status=BeneficiaryStatus.DECEASED
-            if record.deceased
-            else BeneficiaryStatus.ACTIVE,
-            deceased_on=self.today if record.deceased else None,
-            listed_at=self.now,
-            interval_days=interval,
-            visit_due_at=due_at(self.now, None, interval),
-        )
-        tag = await BeneficiaryTag.create(
-            beneficiary_id=beneficiary.id,
-            unit_path=place["path"],
-            kind=record.kind,
-            source=self.layout.source,
-            grade=record.grade,
-            detail=record.detail,
-            starts_on=record.starts_on,
-            ends_on=record.ends_on,
-            status=status,
-            review=review,
-        )
-        self.seen_tags.add(tag.id)
-        self.touched.add(beneficiary.id)
+        rows = []
+        for fingerprint, (_, record, place) in creating.items():
+            interval = (
+                None if record.deceased else interval_of({record.kind}, self.settings)
+            )
+            person_id = people.get(record.number)
+            rows.append(
+                Beneficiary(
+                    id_fingerprint=fingerprint,
+                    id_number=record.number,
+                    name=record.name,
+                    gender=record.gender,
+                    birth_date=record.birth_date,
+                    unit_id=place["id"],
+                    unit_path=place["path"],
+                    address=record.address,
+                    person_id=person_id,
+                    household_id=homes.get(person_id) if person_id else None,
+                    carer_name=record.carer_name,
+                    carer_phone=record.carer_phone,
+                    carer_gone=bool(record.carer_gone),
+                    health=record.health,
+                    status=BeneficiaryStatus.DECEASED
+                    if record.deceased
+                    else BeneficiaryStatus.ACTIVE,
+                    deceased_on=self.today if record.deceased else None,
+                    listed_at=self.now,
+                    interval_days=interval,
+                    visit_due_at=due_at(self.now, None, interval),
+                )
+            )
+        await Beneficiary.bulk_create(rows)
+        created = {
+            b.id_fingerprint: b
+            for b in await Beneficiary.filter(id_fingerprint__in=list(creating))
+        }
+        first_tags = []
+        for fingerprint, (_, record, place) in creating.items():
+            status, review = _tag_status(record, self.today)
+            first_tags.append(
+                BeneficiaryTag(
+                    beneficiary_id=created[fingerprint].id,
+                    unit_path=place["path"],
+                    kind=record.kind,
+                    source=self.layout.source,
+                    grade=record.grade,
+                    detail=record.detail,
+                    starts_on=record.starts_on,
+                    ends_on=record.ends_on,
+                    status=status,
+                    review=review,
+                )
+            )
+        await BeneficiaryTag.bulk_create(first_tags)
+        return created
 
     async def _merge(
-        self, work: Work, found: Beneficiary, record: Record, place: dict[str, Any]
+        self,
+        work: Work,
+        found: Beneficiary,
+        record: Record,
+        place: dict[str, Any],
+        tags: list[BeneficiaryTag],
     ) -> tuple[list[str], str]:
-        tags = await BeneficiaryTag.filter(beneficiary_id=found.id)
         changes: list[str] = []
         others = sorted(
             {t.source.value for t in tags if t.source != self.layout.source}
@@ -484,12 +547,15 @@ class BeneficiaryImport:
             changes.append("照料人状态变更")
         if updates:
             await Beneficiary.filter(id=found.id).update(**updates)
+            for name, value in updates.items():
+                setattr(found, name, value)
             if "unit_path" in updates:
                 await BeneficiaryTag.filter(beneficiary_id=found.id).update(
                     unit_path=place["path"]
                 )
         if record.deceased and found.status != BeneficiaryStatus.DECEASED:
             await mark_deceased(work, found, self.now)
+            found.status = BeneficiaryStatus.DECEASED
             changes.append("来源标记为死亡，走访停止")
 
         tag = next(
@@ -514,10 +580,10 @@ class BeneficiaryImport:
                 status=status,
                 review=review,
             )
+            tags.append(tag)
             changes.append(f"增加标签 {record.kind.value}")
         else:
             changes.extend(await self._update_tag(tag, record))
-        self.seen_tags.add(tag.id)
         if changes:
             self.touched.add(found.id)
         code = "MERGED_SOURCES" if others else "UPDATED"
@@ -543,6 +609,8 @@ class BeneficiaryImport:
             changes.append("标签重新有效")
         if updates:
             await BeneficiaryTag.filter(id=tag.id).update(**updates)
+            for name, value in updates.items():
+                setattr(tag, name, value)
         return changes
 
 
@@ -628,7 +696,7 @@ async def import_beneficiaries(
         filename=filename,
         data=data,
         columns=layout.required,
-        handle=state.handle,
+        handle_chunk=state.handle_chunk,
     )
     if state.touched:
         await refresh_due(sorted(state.touched), state.settings)
