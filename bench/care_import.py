@@ -19,7 +19,6 @@ import io
 import random
 import resource
 import time
-import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -109,6 +108,8 @@ def make_file(rows: int, communities: list[str]) -> bytes:
 
 
 async def run(rows: int, url: str | None) -> None:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS before: {before:.0f} MB")
     with bench_environment(database_url=url) as folder:
         async with (
             throwaway_database(url, Path(folder) / "db") as database,
@@ -123,17 +124,15 @@ async def run(rows: int, url: str | None) -> None:
             backend = "PostgreSQL" if url else "SQLite"
             print(f"{backend}: {rows:,} rows, {len(data) / 1e6:.1f} MB of CSV")
             for label in ("first import", "re-import"):
-                tracemalloc.start()
                 started = time.perf_counter()
                 result, unlisted = await import_beneficiaries(
                     context, BeneficiarySource.ZHELIJIU, district.id, "big.csv", data
                 )
                 seconds = time.perf_counter() - started
-                _, peak = tracemalloc.get_traced_memory()
-                tracemalloc.stop()
+                peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 print(
                     f"  {label}: {seconds:.1f} s, {rows / seconds:,.0f} rows/s, "
-                    f"peak Python memory {peak / 1e6:.0f} MB, counts {result['counts']}"
+                    f"peak RSS so far {peak:.0f} MB, counts {result['counts']}"
                     f", unlisted {unlisted}"
                 )
             print(

@@ -224,6 +224,34 @@ async def refresh_due(ids: list[int] | None, settings: dict[str, int]) -> int:
 # -- reading a department's row ---------------------------------------------------
 
 
+# What an import compares of the people and tags already in the archive.
+_MERGED = (
+    "id",
+    "id_fingerprint",
+    "unit_id",
+    "unit_path",
+    "status",
+    "name",
+    "address",
+    "carer_name",
+    "carer_phone",
+    "carer_gone",
+    "health",
+)
+_TAG_FIELDS = (
+    "id",
+    "beneficiary_id",
+    "kind",
+    "source",
+    "grade",
+    "detail",
+    "starts_on",
+    "ends_on",
+    "status",
+    "review",
+)
+
+
 class RowRefused(Exception):
     def __init__(self, code: str, message: str) -> None:
         self.code = code
@@ -403,8 +431,10 @@ class BeneficiaryImport:
 
         fingerprints = list({p[3] for p in parsed})
         found = {
-            b.id_fingerprint: b
-            for b in await Beneficiary.filter(id_fingerprint__in=fingerprints)
+            b["id_fingerprint"]: b
+            for b in await Beneficiary.filter(id_fingerprint__in=fingerprints).values(
+                *_MERGED
+            )
         }
         # The first row of a person not in the archive creates them.
         creating: dict[str, tuple[int, Record, dict[str, Any]]] = {}
@@ -413,25 +443,25 @@ class BeneficiaryImport:
                 creating[fingerprint] = (index, record, place)
         if creating:
             found.update(await self._create_all(creating))
-        tags: dict[int, list[BeneficiaryTag]] = {}
+        tags: dict[int, list[dict[str, Any]]] = {}
         for tag in await BeneficiaryTag.filter(
-            beneficiary_id__in=[b.id for b in found.values()]
-        ):
-            tags.setdefault(tag.beneficiary_id, []).append(tag)
+            beneficiary_id__in=[b["id"] for b in found.values()]
+        ).values(*_TAG_FIELDS):
+            tags.setdefault(tag["beneficiary_id"], []).append(tag)
 
         for index, record, place, fingerprint in parsed:
             beneficiary = found[fingerprint]
             if fingerprint in creating and creating[fingerprint][0] == index:
                 results[index] = RowResult(ImportOutcome.TAKEN)
                 continue
-            if not _may_manage(self.context.caller, beneficiary.unit_path):
+            if not _may_manage(self.context.caller, beneficiary["unit_path"]):
                 results[index] = RowResult(
                     ImportOutcome.REFUSED,
                     "OUTSIDE_JURISDICTION",
                     "此人已登记在您管辖范围以外的村社。",
                 )
                 continue
-            listed = tags.setdefault(beneficiary.id, [])
+            listed = tags.setdefault(beneficiary["id"], [])
             changes, code = await self._merge(work, beneficiary, record, place, listed)
             results[index] = (
                 RowResult(ImportOutcome.MERGED, code, "；".join(changes) + "。")
@@ -441,7 +471,7 @@ class BeneficiaryImport:
 
         for listed in tags.values():
             self.seen_tags.update(
-                t.id for t in listed if t.source == self.layout.source
+                t["id"] for t in listed if t["source"] == self.layout.source
             )
         return [
             r if r is not None else RowResult(ImportOutcome.REFUSED) for r in results
@@ -449,7 +479,7 @@ class BeneficiaryImport:
 
     async def _create_all(
         self, creating: dict[str, tuple[int, Record, dict[str, Any]]]
-    ) -> dict[str, Beneficiary]:
+    ) -> dict[str, dict[str, Any]]:
         """Insert the new people and their first tags; the people by fingerprint."""
         numbers = [record.number for _, record, _ in creating.values()]
         people = dict(
@@ -497,15 +527,17 @@ class BeneficiaryImport:
             )
         await Beneficiary.bulk_create(rows)
         created = {
-            b.id_fingerprint: b
-            for b in await Beneficiary.filter(id_fingerprint__in=list(creating))
+            b["id_fingerprint"]: b
+            for b in await Beneficiary.filter(id_fingerprint__in=list(creating)).values(
+                *_MERGED
+            )
         }
         first_tags = []
         for fingerprint, (_, record, place) in creating.items():
             status, review = _tag_status(record, self.today)
             first_tags.append(
                 BeneficiaryTag(
-                    beneficiary_id=created[fingerprint].id,
+                    beneficiary_id=created[fingerprint]["id"],
                     unit_path=place["path"],
                     kind=record.kind,
                     source=self.layout.source,
@@ -523,53 +555,52 @@ class BeneficiaryImport:
     async def _merge(
         self,
         work: Work,
-        found: Beneficiary,
+        found: dict[str, Any],
         record: Record,
         place: dict[str, Any],
-        tags: list[BeneficiaryTag],
+        tags: list[dict[str, Any]],
     ) -> tuple[list[str], str]:
         changes: list[str] = []
         others = sorted(
-            {t.source.value for t in tags if t.source != self.layout.source}
+            {str(t["source"]) for t in tags if t["source"] != self.layout.source}
         )
 
         updates: dict[str, Any] = {}
-        if place["id"] != found.unit_id:
+        if place["id"] != found["unit_id"]:
             updates.update(unit_id=place["id"], unit_path=place["path"])
             changes.append(f"迁至{place['name']}")
         for name in ("name", "address", "carer_name", "carer_phone", "health"):
             value = getattr(record, name)
-            if value and value != getattr(found, name):
+            if value and value != found[name]:
                 updates[name] = value
                 changes.append(f"更新{self.layout.columns[name]}")
-        if record.carer_gone is not None and record.carer_gone != found.carer_gone:
+        if record.carer_gone is not None and record.carer_gone != found["carer_gone"]:
             updates["carer_gone"] = record.carer_gone
             changes.append("照料人状态变更")
         if updates:
-            await Beneficiary.filter(id=found.id).update(**updates)
-            for name, value in updates.items():
-                setattr(found, name, value)
+            await Beneficiary.filter(id=found["id"]).update(**updates)
+            found.update(updates)
             if "unit_path" in updates:
-                await BeneficiaryTag.filter(beneficiary_id=found.id).update(
+                await BeneficiaryTag.filter(beneficiary_id=found["id"]).update(
                     unit_path=place["path"]
                 )
-        if record.deceased and found.status != BeneficiaryStatus.DECEASED:
-            await mark_deceased(work, found, self.now)
-            found.status = BeneficiaryStatus.DECEASED
+        if record.deceased and found["status"] != BeneficiaryStatus.DECEASED:
+            await mark_deceased(work, found["id"], found["unit_path"], self.now)
+            found["status"] = BeneficiaryStatus.DECEASED
             changes.append("来源标记为死亡，走访停止")
 
         tag = next(
             (
                 t
                 for t in tags
-                if t.kind == record.kind and t.source == self.layout.source
+                if t["kind"] == record.kind and t["source"] == self.layout.source
             ),
             None,
         )
         if tag is None:
             status, review = _tag_status(record, self.today)
-            tag = await BeneficiaryTag.create(
-                beneficiary_id=found.id,
+            created = await BeneficiaryTag.create(
+                beneficiary_id=found["id"],
                 unit_path=place["path"],
                 kind=record.kind,
                 source=self.layout.source,
@@ -580,27 +611,27 @@ class BeneficiaryImport:
                 status=status,
                 review=review,
             )
-            tags.append(tag)
+            tags.append({"id": created.id, "source": self.layout.source})
             changes.append(f"增加标签 {record.kind.value}")
         else:
             changes.extend(await self._update_tag(tag, record))
         if changes:
-            self.touched.add(found.id)
+            self.touched.add(found["id"])
         code = "MERGED_SOURCES" if others else "UPDATED"
         if changes and others:
             changes.insert(0, f"与 {'、'.join(others)} 的记录合并为一人")
         return changes, code
 
-    async def _update_tag(self, tag: BeneficiaryTag, record: Record) -> list[str]:
+    async def _update_tag(self, tag: dict[str, Any], record: Record) -> list[str]:
         changes: list[str] = []
         updates: dict[str, Any] = {}
         for name in ("grade", "detail", "starts_on", "ends_on"):
             value = getattr(record, name)
-            if value != getattr(tag, name):
+            if value != tag[name]:
                 updates[name] = value
         if updates:
             changes.append("更新标签的等级、说明或有效期")
-        relisted = tag.status == TagStatus.REVIEW and tag.review in (
+        relisted = tag["status"] == TagStatus.REVIEW and tag["review"] in (
             TagReview.NOT_LISTED,
             TagReview.LAPSED,
         )
@@ -608,32 +639,33 @@ class BeneficiaryImport:
             updates.update(status=TagStatus.ACTIVE, review=None)
             changes.append("标签重新有效")
         if updates:
-            await BeneficiaryTag.filter(id=tag.id).update(**updates)
-            for name, value in updates.items():
-                setattr(tag, name, value)
+            await BeneficiaryTag.filter(id=tag["id"]).update(**updates)
+            tag.update(updates)
         return changes
 
 
-async def mark_deceased(work: Work, beneficiary: Beneficiary, now: datetime) -> None:
+async def mark_deceased(
+    work: Work, beneficiary_id: int, unit_path: str, now: datetime
+) -> None:
     """Visits stop, open orders close, subsidy tags go to review."""
-    await Beneficiary.filter(id=beneficiary.id).update(
+    await Beneficiary.filter(id=beneficiary_id).update(
         status=BeneficiaryStatus.DECEASED,
         deceased_on=china_day(now),
         visit_due_at=None,
         interval_days=None,
     )
     await VisitOrder.filter(
-        beneficiary_id=beneficiary.id, status=VisitOrderStatus.OPEN
+        beneficiary_id=beneficiary_id, status=VisitOrderStatus.OPEN
     ).update(status=VisitOrderStatus.CLOSED, closed_reason="DECEASED", closed_at=now)
     await BeneficiaryTag.filter(
-        beneficiary_id=beneficiary.id,
+        beneficiary_id=beneficiary_id,
         kind__in=list(SUBSIDY_KINDS),
         status=TagStatus.ACTIVE,
     ).update(status=TagStatus.REVIEW, review=TagReview.DECEASED)
     await resolve_warnings(
         work,
         subject_type=SUBJECT,
-        subject_id=beneficiary.id,
+        subject_id=beneficiary_id,
         kinds=[
             WarningKind.VISIT_OVERDUE,
             WarningKind.NEW_BENEFICIARY,
@@ -644,9 +676,9 @@ async def mark_deceased(work: Work, beneficiary: Beneficiary, now: datetime) -> 
         Event(
             TOPIC,
             "BENEFICIARY_DECEASED",
-            beneficiary.unit_path,
+            unit_path,
             SUBJECT,
-            beneficiary.id,
+            beneficiary_id,
             work.context.caller.person_id,
         )
     )
