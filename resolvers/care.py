@@ -59,7 +59,8 @@ from resolvers.idnumber import IdNumberError, id_fingerprint, parse_id_number
 from resolvers.imports import RowResult, run_import
 from resolvers.jobs import JobRun, job
 from resolvers.loaders import fetch_row
-from resolvers.warnings import raise_warning, resolve_warnings
+from resolvers.warnings import TOPIC as WARNING_TOPIC
+from resolvers.warnings import resolve_warnings
 
 __all__ = [
     "CHINA",
@@ -1043,6 +1044,54 @@ def warning_key(kind: WarningKind, beneficiary_id: int) -> str:
     return f"{kind.value}:{SUBJECT}:{beneficiary_id}"
 
 
+async def _raise_all(
+    work: Work, kind: WarningKind, rows: list[dict[str, Any]], now: datetime
+) -> int:
+    """``raise_warning`` for many subjects in three statements: the same keys, the
+    same events, one audit record for the chunk. A key open already is skipped."""
+    keys = {warning_key(kind, row["id"]): row for row in rows}
+    held = {
+        str(row["open_key"])
+        for row in await Warning.filter(open_key__in=list(keys)).values("open_key")
+    }
+    fresh = [
+        Warning(
+            kind=kind,
+            unit_id=row["unit_id"],
+            unit_path=row["unit_path"],
+            subject_type=SUBJECT,
+            subject_id=row["id"],
+            key=key,
+            open_key=key,
+            raised_at=now,
+            detail=_detail(kind, row, now),
+        )
+        for key, row in keys.items()
+        if key not in held
+    ]
+    if not fresh:
+        return 0
+    # Another worker may raise one meanwhile: its row stands, ours is dropped.
+    await Warning.bulk_create(fresh, ignore_conflicts=True)
+    made = await Warning.filter(
+        open_key__in=[w.key for w in fresh], raised_at=now
+    ).values("id", "unit_path", "key")
+    work.audit("Warning", [w["id"] for w in made], "", kind=kind.value)
+    for warning in made:
+        work.emit(
+            Event(
+                at=now,
+                topic=WARNING_TOPIC,
+                kind="WARNING_RAISED",
+                unit_path=warning["unit_path"],
+                subject_type="Warning",
+                subject_id=warning["id"],
+                data={"warning_kind": kind.value, "key": warning["key"]},
+            )
+        )
+    return len(made)
+
+
 async def raise_care_warnings(context: Context) -> dict[str, int]:
     """Flag lapsed tags, raise the warnings that hold and resolve those that no
     longer do. Safe to run twice: a warning is keyed by its kind and subject."""
@@ -1066,18 +1115,8 @@ async def raise_care_warnings(context: Context) -> dict[str, int]:
         raised = resolved = 0
         for start in range(0, max(len(to_raise), len(to_resolve)), _CHUNK):
             async with write(context, "CARE_WARNINGS") as work:
-                for beneficiary_id in to_raise[start : start + _CHUNK]:
-                    row = rows[beneficiary_id]
-                    raised += await raise_warning(
-                        work,
-                        kind=kind,
-                        unit_id=row["unit_id"],
-                        unit_path=row["unit_path"],
-                        subject_type=SUBJECT,
-                        subject_id=beneficiary_id,
-                        key=warning_key(kind, beneficiary_id),
-                        detail=_detail(kind, row, now),
-                    )
+                chunk = [rows[pk] for pk in to_raise[start : start + _CHUNK]]
+                raised += await _raise_all(work, kind, chunk, now)
                 for beneficiary_id in to_resolve[start : start + _CHUNK]:
                     resolved += await resolve_warnings(
                         work,

@@ -627,9 +627,7 @@ async def dispatch_orders(context: Context) -> dict[str, int]:
             responsible_id__isnull=False,
         )
         .exclude(id__in=Subquery(open_orders))
-        .values(
-            "id", "name", "unit_path", "responsible_id", "last_visit_at", "visit_due_at"
-        )
+        .values("id", "unit_path", "responsible_id", "last_visit_at", "visit_due_at")
     )
     made = 0
     for start in range(0, len(due), 500):
@@ -661,20 +659,36 @@ async def dispatch_orders(context: Context) -> dict[str, int]:
                     for row in fresh
                 ]
             )
-            orders = await VisitOrder.filter(key__in=[keys[row["id"]] for row in fresh])
-            names = {row["id"]: row["name"] for row in fresh}
+            orders = await VisitOrder.filter(
+                key__in=[keys[row["id"]] for row in fresh]
+            ).values("id", "unit_path", "assignee_id")
+            # One notice per cadre and run, however many orders it brings.
+            per_cadre: dict[int, list[dict[str, Any]]] = {}
             for order in orders:
-                await _order_notice(work, order, names[order.beneficiary_id])
+                per_cadre.setdefault(order["assignee_id"], []).append(order)
                 work.emit(
                     _event(
                         context,
                         "VISIT_ORDERED",
                         "VisitOrder",
-                        order.id,
-                        order.unit_path,
+                        order["id"],
+                        order["unit_path"],
                     )
                 )
-            work.audit("VisitOrder", [o.id for o in orders], "", automatic=True)
+            for assignee, theirs in per_cadre.items():
+                first = min(o["id"] for o in theirs)
+                await notify(
+                    work,
+                    [assignee],
+                    kind="VISIT_ORDER",
+                    title="走访派单",
+                    body=f"系统派给您 {len(theirs)} 个走访任务，请在期限前完成。",
+                    subject_type="VisitOrder",
+                    subject_id=first,
+                    unit_path=theirs[0]["unit_path"],
+                    key=f"visit-dispatch:{assignee}:{first}",
+                )
+            work.audit("VisitOrder", [o["id"] for o in orders], "", automatic=True)
         made += len(fresh)
     logger.info("visit dispatch", extra={"orders": made})
     return {"orders": made}
