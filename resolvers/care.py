@@ -199,27 +199,41 @@ def due_at(
 
 
 async def refresh_due(ids: list[int] | None, settings: dict[str, int]) -> int:
-    """Recompute the interval and the due time of beneficiaries (all when None)."""
+    """Recompute the interval and the due time of beneficiaries (all when None);
+    only the rows that change are written. How many changed."""
+    if ids is not None and len(ids) > _CHUNK:
+        changed = 0
+        for start in range(0, len(ids), _CHUNK):
+            changed += await refresh_due(ids[start : start + _CHUNK], settings)
+        return changed
     queryset = BeneficiaryTag.filter(status__in=LIVE_TAGS)
     people = Beneficiary.all()
     if ids is not None:
         queryset = queryset.filter(beneficiary_id__in=ids)
         people = people.filter(id__in=ids)
     kinds: dict[int, set[BeneficiaryTagKind]] = {}
-    for beneficiary_id, kind in await queryset.values_list("beneficiary_id", "kind"):
-        kinds.setdefault(beneficiary_id, set()).add(BeneficiaryTagKind(kind))
-    rows = await people.values("id", "status", "listed_at", "last_visit_at")
-    changed = 0
+    for row in await queryset.values("beneficiary_id", "kind"):
+        kinds.setdefault(row["beneficiary_id"], set()).add(
+            BeneficiaryTagKind(row["kind"])
+        )
+    rows = await people.values(
+        "id", "status", "listed_at", "last_visit_at", "interval_days", "visit_due_at"
+    )
+    stale = []
     for row in rows:
         interval = interval_of(kinds.get(row["id"], set()), settings)
         if row["status"] == BeneficiaryStatus.DECEASED:
             interval = None
         due = due_at(row["listed_at"], row["last_visit_at"], interval)
-        await Beneficiary.filter(id=row["id"]).update(
-            interval_days=interval, visit_due_at=due
+        if (interval, due) != (row["interval_days"], row["visit_due_at"]):
+            stale.append(
+                Beneficiary(id=row["id"], interval_days=interval, visit_due_at=due)
+            )
+    if stale:
+        await Beneficiary.bulk_update(
+            stale, fields=["interval_days", "visit_due_at"], batch_size=_CHUNK
         )
-        changed += 1
-    return changed
+    return len(stale)
 
 
 # -- reading a department's row ---------------------------------------------------
