@@ -73,7 +73,7 @@ async def build_district() -> tuple[OrgUnit, list[str]]:
 
 def id_number(serial: int) -> str:
     born = date(1930, 1, 1) + timedelta(days=serial % 30000)
-    body = f"330304{born:%Y%m%d}{serial % 1000:03d}"
+    body = f"330304{born:%Y%m%d}{serial // 30000 % 1000:03d}"
     return body + check_digit(body)
 
 
@@ -88,7 +88,7 @@ def make_file(rows: int, communities: list[str]) -> bytes:
     serial = 0
     while len(seen) < rows:
         serial += 1
-        number = id_number(serial * 7919)
+        number = id_number(serial)
         if number in seen:
             continue
         seen.add(number)
