@@ -660,16 +660,22 @@ class BeneficiaryImport:
         return changes
 
 
-async def insert_rows(model: type[Model], objects: list[Any]) -> None:
+async def insert_rows(
+    model: type[Model],
+    objects: list[Any],
+    returning: tuple[str, ...] = (),
+    ignore_conflicts: bool = False,
+) -> list[dict[str, Any]] | None:
     """Insert ``objects`` (without ids) in one statement on PostgreSQL, where
-    asyncpg's executemany behind ``bulk_create`` costs a round trip per row;
-    through ``bulk_create`` on SQLite, where there is no round trip to save."""
+    asyncpg's executemany behind ``bulk_create`` costs a round trip per row, and
+    return the ``returning`` columns of the rows inserted; through ``bulk_create``
+    on SQLite, where there is no round trip to save (then ``None``: re-read)."""
     db = model._meta.db
     if not objects:
-        return
+        return []
     if db.capabilities.dialect != "postgres":
-        await model.bulk_create(objects)
-        return
+        await model.bulk_create(objects, ignore_conflicts=ignore_conflicts)
+        return None
     meta = model._meta
     names = [name for name in meta.fields_db_projection if name != meta.pk_attr]
     columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
@@ -683,7 +689,15 @@ async def insert_rows(model: type[Model], objects: list[Any]) -> None:
             marks.append(f"${len(values)}")
         rows.append(f"({', '.join(marks)})")
     sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(rows)}'
-    await db.execute_query(sql, values)
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        sql += " RETURNING " + ", ".join(f'"{name}"' for name in returning)
+    if not returning:
+        await db.execute_query(sql, values)
+        return []
+    # execute_query drops what an INSERT returns; the dict variant fetches it.
+    return list(await db.execute_query_dict(sql, values))
 
 
 async def mark_deceased(
@@ -1088,13 +1102,10 @@ def warning_key(kind: WarningKind, beneficiary_id: int) -> str:
 async def _raise_all(
     work: Work, kind: WarningKind, rows: list[dict[str, Any]], now: datetime
 ) -> int:
-    """``raise_warning`` for many subjects in three statements: the same keys, the
-    same events, one audit record for the chunk. A key open already is skipped."""
-    keys = {warning_key(kind, row["id"]): row for row in rows}
-    held = {
-        str(row["open_key"])
-        for row in await Warning.filter(open_key__in=list(keys)).values("open_key")
-    }
+    """``raise_warning`` for many subjects in one statement: the same keys, the
+    same events, one audit record for the chunk."""
+    # The caller left out the subjects with an open warning of this kind; a
+    # worker raising one meanwhile wins the unique open key, ours is dropped.
     fresh = [
         Warning(
             kind=kind,
@@ -1102,21 +1113,22 @@ async def _raise_all(
             unit_path=row["unit_path"],
             subject_type=SUBJECT,
             subject_id=row["id"],
-            key=key,
-            open_key=key,
+            key=warning_key(kind, row["id"]),
+            open_key=warning_key(kind, row["id"]),
             raised_at=now,
             detail=_detail(kind, row, now),
         )
-        for key, row in keys.items()
-        if key not in held
+        for row in rows
     ]
     if not fresh:
         return 0
-    # Another worker may raise one meanwhile: its row stands, ours is dropped.
-    await Warning.bulk_create(fresh, ignore_conflicts=True)
-    made = await Warning.filter(
-        open_key__in=[w.key for w in fresh], raised_at=now
-    ).values("id", "unit_path", "key")
+    made = await insert_rows(
+        Warning, fresh, ("id", "unit_path", "key"), ignore_conflicts=True
+    )
+    if made is None:
+        made = await Warning.filter(
+            open_key__in=[w.key for w in fresh], raised_at=now
+        ).values("id", "unit_path", "key")
     work.audit("Warning", [w["id"] for w in made], "", kind=kind.value)
     for warning in made:
         work.emit(
