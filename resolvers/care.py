@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 
 from models import (
@@ -847,16 +847,13 @@ def beneficiaries_query(
     if unit_path is not None:
         queryset = queryset.filter(unit_path__startswith=unit_path)
     if kinds:
-        queryset = queryset.filter(
-            id__in=BeneficiaryTag.filter(kind__in=kinds, status__in=LIVE_TAGS).values(
-                "beneficiary_id"
-            )
-        )
+        tagged = BeneficiaryTag.filter(kind__in=kinds, status__in=LIVE_TAGS)
+        queryset = queryset.filter(id__in=Subquery(tagged.values("beneficiary_id")))
     if status is not None:
         queryset = queryset.filter(status=status)
     if needs_review is not None:
-        reviewed = BeneficiaryTag.filter(status=TagStatus.REVIEW).values(
-            "beneficiary_id"
+        reviewed = Subquery(
+            BeneficiaryTag.filter(status=TagStatus.REVIEW).values("beneficiary_id")
         )
         queryset = (
             queryset.filter(id__in=reviewed)

@@ -579,3 +579,23 @@ async def test_the_demo_lists_beneficiaries_in_both_pilots_as_the_job_would(
         make_context(settings, caller, Clock(REFERENCE))
     )
     assert {k: v for k, v in counts.items() if v} == {}
+
+
+async def test_the_archive_filters_by_tag_review_status_and_name(
+    world: World, settings: Any, clock: Clock
+) -> None:
+    context = await official(world, settings, clock)
+    await import_sample(context, world.units["district"], Source.ZHELIJIU)
+    await import_sample(context, world.units["district"], Source.HOUSING)
+    caller = context.caller
+
+    async def names(**filters: Any) -> set[str]:
+        query = care.beneficiaries_query(caller, **filters)
+        return set(await query.values_list("name", flat=True))
+
+    assert await names(kinds=[Kind.HOUSING_SUBSIDY]) == {CHEN, WU}
+    assert await names(needs_review=True) == {HUANG, WU}
+    assert HUANG not in await names(needs_review=False)
+    assert await names(status=BeneficiaryStatus.DECEASED) == {HUANG}
+    assert await names(search="建国") == {CHEN}
+    assert await names(unit_path=world.units["A2"].path) == {HUANG}

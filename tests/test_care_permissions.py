@@ -408,3 +408,71 @@ async def test_an_import_over_graphql_reports_its_rows(
     ]
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await Visit.all().count() == 0
+
+
+RECORD = """
+query Record($id: ID!) {
+  beneficiary(id: $id) {
+    name isChild intervalDays visitDueAt lastVisitAt
+    community { name }
+    person { name }
+    household { address }
+    responsible { name }
+    tags { kind source status isSubsidy evidence { filename } }
+    visits(first: 5) { totalCount edges { node { kind status situation visitor { name } } } }
+    orders { status }
+  }
+}
+"""
+ASSIGN = """
+mutation Assign($id: ID!, $who: ID!) {
+  beneficiaryAssign(id: $id, responsibleId: $who) {
+    errors { code } beneficiary { responsible { name } }
+  }
+}
+"""
+REVIEW = """
+mutation Review($input: BeneficiaryTagReviewInput!) {
+  beneficiaryTagReview(input: $input) { errors { code } tag { status review } }
+}
+"""
+
+
+async def test_a_cadre_reads_the_whole_record_and_acts_on_it(
+    archive: dict[str, Any], world: World, login: Callable[[str], Any]
+) -> None:
+    cadre = await login("cadre_a1")
+    zhou = encode_id("Beneficiary", archive["ids"][ZHOU])
+    wang = encode_id("Beneficiary", archive["ids"][WANG])
+
+    body = await cadre.query(RECORD, {"id": zhou})
+    assigned = await cadre.query(
+        ASSIGN, {"id": zhou, "who": encode_id("Person", world.people["cadre_a1"].id)}
+    )
+    visited = await cadre.query(RECORD, {"id": wang})
+
+    record = body["data"]["beneficiary"]
+    assert record["community"]["name"] == "甲一社区"
+    assert record["person"]["name"] == "甲一居民"
+    assert record["household"]["address"] == "湖景苑 1幢 101室"
+    assert {(t["kind"], t["source"]) for t in record["tags"]} == {
+        ("LOW_INCOME_EDGE", "ZHELIJIU"),
+        ("DISABILITY", "DISABLED_FEDERATION"),
+    }
+    assert all(t["isSubsidy"] for t in record["tags"])
+    result = assigned["data"]["beneficiaryAssign"]
+    assert result["errors"] == []
+    assert result["beneficiary"]["responsible"]["name"] == "甲一书记"
+    visits = visited["data"]["beneficiary"]["visits"]
+    assert visits["totalCount"] == 1
+    assert visits["edges"][0]["node"]["situation"] == "情况良好"
+    assert visits["edges"][0]["node"]["visitor"]["name"] == "甲一书记"
+
+    tag = encode_id("BeneficiaryTag", archive["tag"])
+    refused = await cadre.query(REVIEW, {"input": {"id": tag, "keep": False}})
+    other = await (await login("cadre_b1")).query(
+        REVIEW, {"input": {"id": tag, "keep": False}}
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    ended = other["data"]["beneficiaryTagReview"]
+    assert ended["errors"] == [] and ended["tag"]["status"] == "ENDED"
