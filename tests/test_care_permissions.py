@@ -419,7 +419,9 @@ query Record($id: ID!) {
     household { address }
     responsible { name }
     tags { kind source status isSubsidy evidence { filename } }
-    visits(first: 5) { totalCount edges { node { kind status situation visitor { name } } } }
+    visits(first: 5) {
+      totalCount edges { node { kind status situation visitor { name } } }
+    }
     orders { status }
   }
 }
