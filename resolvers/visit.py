@@ -47,6 +47,7 @@ from resolvers.care import (
     TOPIC,
     care_settings,
     due_at,
+    insert_rows,
     is_cadre_over,
 )
 from resolvers.context import Context
@@ -630,20 +631,14 @@ async def dispatch_orders(context: Context) -> dict[str, int]:
         .values("id", "unit_path", "responsible_id", "last_visit_at", "visit_due_at")
     )
     made = 0
+    per_cadre: dict[int, list[dict[str, Any]]] = {}
     for start in range(0, len(due), 500):
         chunk = due[start : start + 500]
-        keys = {row["id"]: _order_key(row) for row in chunk}
-        taken = {
-            str(row["key"])
-            for row in await VisitOrder.filter(key__in=list(keys.values())).values(
-                "key"
-            )
-        }
-        fresh = [row for row in chunk if keys[row["id"]] not in taken]
-        if not fresh:
-            continue
+        keys = [_order_key(row) for row in chunk]
         async with write(context, "VISIT_DISPATCH") as work:
-            await VisitOrder.bulk_create(
+            # A key made before (the same person and period) is skipped.
+            orders = await insert_rows(
+                VisitOrder,
                 [
                     VisitOrder(
                         beneficiary_id=row["id"],
@@ -653,17 +648,19 @@ async def dispatch_orders(context: Context) -> dict[str, int]:
                         if row["last_visit_at"] is None
                         else VisitOrderReason.OVERDUE,
                         deadline=deadline,
-                        key=keys[row["id"]],
+                        key=key,
+                        status=VisitOrderStatus.OPEN,
                         created_at=now,
                     )
-                    for row in fresh
-                ]
+                    for row, key in zip(chunk, keys, strict=True)
+                ],
+                ("id", "unit_path", "assignee_id"),
+                ignore_conflicts=True,
             )
-            orders = await VisitOrder.filter(
-                key__in=[keys[row["id"]] for row in fresh]
-            ).values("id", "unit_path", "assignee_id")
-            # One notice per cadre and run, however many orders it brings.
-            per_cadre: dict[int, list[dict[str, Any]]] = {}
+            if orders is None:
+                orders = await VisitOrder.filter(key__in=keys, created_at=now).values(
+                    "id", "unit_path", "assignee_id"
+                )
             for order in orders:
                 per_cadre.setdefault(order["assignee_id"], []).append(order)
                 work.emit(
@@ -675,6 +672,13 @@ async def dispatch_orders(context: Context) -> dict[str, int]:
                         order["unit_path"],
                     )
                 )
+            if orders:
+                work.audit("VisitOrder", [o["id"] for o in orders], "", automatic=True)
+        made += len(orders)
+
+    # One notice per cadre and run, however many orders it brings.
+    if per_cadre:
+        async with write(context, "VISIT_DISPATCH_NOTIFY") as work:
             for assignee, theirs in per_cadre.items():
                 first = min(o["id"] for o in theirs)
                 await notify(
@@ -688,8 +692,6 @@ async def dispatch_orders(context: Context) -> dict[str, int]:
                     unit_path=theirs[0]["unit_path"],
                     key=f"visit-dispatch:{assignee}:{first}",
                 )
-            work.audit("VisitOrder", [o["id"] for o in orders], "", automatic=True)
-        made += len(fresh)
     logger.info("visit dispatch", extra={"orders": made})
     return {"orders": made}
 
