@@ -180,6 +180,9 @@ async def set_care_setting(context: Context, key: str, value: int) -> dict[str, 
     async with write(context, "CARE_SETTING_SET") as work:
         await CareSetting.update_or_create(key=key, defaults={"value": value})
         work.audit("CareSetting", [key], "", value=value)
+        work.emit(
+            Event(TOPIC, "CARE_SETTING_SET", "/", "CareSetting", 0, caller.person_id)
+        )
         if key.startswith("interval."):
             await refresh_due(None, await care_settings())
     return await care_settings()
