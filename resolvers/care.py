@@ -879,7 +879,12 @@ async def _managed(context: Context, beneficiary_id: int) -> Beneficiary:
 
 async def _cure_unattended(work: Work, beneficiary_id: int) -> None:
     row = await Beneficiary.get(id=beneficiary_id)
-    if row.responsible_id is not None and not row.carer_gone:
+    now = work.context.clock()
+    if (
+        row.responsible_id is not None
+        and not row.carer_gone
+        and await is_cadre_over(row.responsible_id, row.unit_path, now)
+    ):
         await resolve_warnings(
             work,
             subject_type=SUBJECT,
@@ -1063,8 +1068,14 @@ async def _candidates(now: datetime) -> dict[WarningKind, dict[int, dict[str, An
     columns = ("id", "unit_id", "unit_path")
     overdue = await active.filter(visit_due_at__lt=now).values(*columns, "visit_due_at")
     new = await active.filter(last_visit_at__isnull=True).values(*columns)
+    # A responsible cadre whose post has ended answers for nobody.
+    serving = RoleAssignment.filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now), role=Role.CADRE
+    ).values("person_id")
     unattended = await active.filter(
-        Q(responsible_id__isnull=True) | Q(carer_gone=True)
+        Q(responsible_id__isnull=True)
+        | Q(carer_gone=True)
+        | ~Q(responsible_id__in=Subquery(serving))
     ).values(*columns, "responsible_id", "carer_gone")
     deceased_ids = await BeneficiaryTag.filter(
         beneficiary__status=BeneficiaryStatus.DECEASED,
@@ -1087,8 +1098,9 @@ def _detail(kind: WarningKind, row: dict[str, Any], now: datetime) -> dict[str, 
         due: datetime = row["visit_due_at"]
         return {"due_at": due.isoformat(), "days_overdue": (now - due).days}
     if kind == WarningKind.UNATTENDED:
-        reason = "NO_RESPONSIBLE" if row["responsible_id"] is None else "CARER_GONE"
-        return {"reason": reason}
+        if row["responsible_id"] is None:
+            return {"reason": "NO_RESPONSIBLE"}
+        return {"reason": "CARER_GONE" if row["carer_gone"] else "RESPONSIBLE_LEFT"}
     if kind == WarningKind.DECEASED:
         day = row["deceased_on"]
         return {"deceased_on": day.isoformat() if day else None}

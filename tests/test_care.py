@@ -13,6 +13,7 @@ from models import (
     Beneficiary,
     BeneficiaryTag,
     ImportRowReport,
+    RoleAssignment,
     Visit,
     VisitOrder,
     Warning,
@@ -599,3 +600,24 @@ async def test_the_archive_filters_by_tag_review_status_and_name(
     assert await names(status=BeneficiaryStatus.DECEASED) == {HUANG}
     assert await names(search="建国") == {CHEN}
     assert await names(unit_path=world.units["A2"].path) == {HUANG}
+
+
+async def test_a_responsible_cadre_who_has_left_leaves_the_person_unattended(
+    world: World, settings: Any, clock: Clock
+) -> None:
+    context = await official(world, settings, clock)
+    await import_sample(context, world.units["district"], Source.CIVIL_AFFAIRS)
+    wang = await by_name(WANG)
+    await care.assign_responsible(context, wang.id, world.people["cadre_a1"].id)
+    system = system_context(world, settings, clock)
+    await care.raise_care_warnings(system)
+    assert WANG not in await open_warnings(WarningKind.UNATTENDED)
+
+    await RoleAssignment.filter(person_id=world.people["cadre_a1"].id).update(
+        ends_at=clock.now - timedelta(minutes=1)
+    )
+    await care.raise_care_warnings(system)
+
+    assert WANG in await open_warnings(WarningKind.UNATTENDED)
+    warning = await Warning.get(kind=WarningKind.UNATTENDED, subject_id=wang.id)
+    assert warning.detail == {"reason": "RESPONSIBLE_LEFT"}
