@@ -478,3 +478,47 @@ async def test_a_cadre_reads_the_whole_record_and_acts_on_it(
     assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     ended = other["data"]["beneficiaryTagReview"]
     assert ended["errors"] == [] and ended["tag"]["status"] == "ENDED"
+
+
+PAGE = """
+{
+  beneficiaries(first: 50) {
+    edges { node {
+      name maskedIdNumber
+      community { name }
+      responsible { name }
+      tags { kind status }
+      orders { status }
+    } }
+  }
+}
+"""
+
+
+async def test_a_page_of_beneficiaries_costs_one_statement_per_relation(
+    archive: dict[str, Any],
+    world: World,
+    login: Callable[[str], Any],
+    statements: Any,
+) -> None:
+    official = await login("official_district")
+    for name in (WANG, CHEN):
+        await official.query(
+            ASSIGN,
+            {
+                "id": encode_id("Beneficiary", archive["ids"][name]),
+                "who": encode_id("Person", world.people["cadre_a1"].id),
+            },
+        )
+    with statements() as baseline:
+        await official.query("{ viewer { isSignedIn } }")
+
+    with statements() as seen:
+        body = await official.query(PAGE)
+
+    nodes = [e["node"] for e in body["data"]["beneficiaries"]["edges"]]
+    assert len(nodes) == len(archive["ids"])
+    assert {n["responsible"]["name"] for n in nodes if n["responsible"]} == {"甲一书记"}
+    # The page, then one statement each for communities, responsibles, tags and
+    # orders, whatever the number of rows.
+    assert len(seen) - len(baseline) == 5, seen
