@@ -991,7 +991,9 @@ async def review_tag(
         errors.append(UserError("id", "这个标签已经结束。", "TAG_ENDED"))
     if keep and beneficiary.status == BeneficiaryStatus.DECEASED:
         errors.append(UserError("keep", "此人已去世，不能保留标签。", "DECEASED"))
-    if keep and ends_on is not None and ends_on < today:
+    # Kept without a new end, a tag keeps the end it has.
+    kept_until = ends_on if ends_on is not None else tag.ends_on
+    if keep and kept_until is not None and kept_until < today:
         errors.append(UserError("endsOn", "有效期不能早于今天。", "ENDS_IN_PAST"))
     if (
         evidence_id is not None
@@ -1006,7 +1008,7 @@ async def review_tag(
     async with write(context, "BENEFICIARY_TAG_REVIEW") as work:
         updates: dict[str, Any] = {"review": None}
         if keep:
-            updates.update(status=TagStatus.ACTIVE, ends_on=ends_on)
+            updates.update(status=TagStatus.ACTIVE, ends_on=kept_until)
         else:
             updates.update(status=TagStatus.ENDED, ends_on=min(today, ends_on or today))
         if evidence_id is not None:

@@ -403,7 +403,9 @@ class BeneficiaryCarerInput:
     carer_gone: bool = False
 
 
-@strawberry.input(description="Settle a tag: keep it (until a date) or end it.")
+@strawberry.input(
+    description="Settle a tag: keep it (until `endsOn`; null keeps its end) or end it."
+)
 class BeneficiaryTagReviewInput:
     id: strawberry.ID
     keep: bool

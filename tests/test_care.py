@@ -330,8 +330,14 @@ async def test_reviewing_a_tag_keeps_or_ends_it(
     with pytest.raises(Invalid) as refused:
         await care.review_tag(cadre, tag.id, True, date(2025, 1, 1), None)
     assert refused.value.errors[0].code == "ENDS_IN_PAST"
+    with pytest.raises(Invalid) as still_lapsed:
+        await care.review_tag(cadre, tag.id, True, None, None)
+    assert still_lapsed.value.errors[0].code == "ENDS_IN_PAST"
     kept = await care.review_tag(cadre, tag.id, True, date(2026, 12, 31), None)
     assert (kept["status"], kept["review"]) == (TagStatus.ACTIVE, None)
+    # Evidence filed later keeps the end the tag has.
+    again = await care.review_tag(cadre, tag.id, True, None, None)
+    assert again["ends_on"] == date(2026, 12, 31)
     ended = await care.review_tag(cadre, tag.id, False, None, None)
     assert ended["status"] == TagStatus.ENDED
     with pytest.raises(Invalid):
