@@ -35,6 +35,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from api.demo_care import load_care_demo
 from api.demo_content import demo_posts
 from api.demo_estates import load_estate_demo
 from api.demo_requests import load_demo_requests
@@ -1321,6 +1322,7 @@ async def load_demo(
 
     await load_estate_demo(seed, id_key)  # the register is fingerprinted with id_key
     await load_demo_requests(seed)
+    await load_care_demo(seed)
     summary = rows.summary()
     logger.info(
         "demo data loaded: scale %s, seed %s, %s units, %s households, %s people; "

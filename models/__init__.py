@@ -1,6 +1,15 @@
 """Tortoise models, one module per domain. Imports nothing of the project above."""
 
 from models.audit import AuditRecord
+from models.care import (
+    Beneficiary,
+    BeneficiaryTag,
+    CareSetting,
+    TrackPoint,
+    Visit,
+    VisitOrder,
+    VisitPhoto,
+)
 from models.content import Post
 from models.coordination import DutyCheck, DutyItem
 from models.enums import Outcome
@@ -74,12 +83,22 @@ __models__ = [
     JobRun,
     Notification,
     Warning,
+    Beneficiary,
+    BeneficiaryTag,
+    CareSetting,
+    VisitOrder,
+    Visit,
+    VisitPhoto,
+    TrackPoint,
 ]
 
 __all__ = [
     "ApiToken",
     "AuditRecord",
+    "Beneficiary",
+    "BeneficiaryTag",
     "Building",
+    "CareSetting",
     "CommunityKind",
     "DutyCheck",
     "DutyItem",
@@ -117,6 +136,10 @@ __all__ = [
     "RoleAssignment",
     "ServiceRequest",
     "StoredFile",
+    "TrackPoint",
+    "Visit",
+    "VisitOrder",
+    "VisitPhoto",
     "Warning",
     "Webhook",
     "WebhookDelivery",

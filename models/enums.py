@@ -154,3 +154,63 @@ class ImportStatus(StrEnum):
     RUNNING = "RUNNING"
     DONE = "DONE"
     FAILED = "FAILED"
+
+
+# -- care: beneficiaries and visits ------------------------------------------------
+
+
+class BeneficiarySource(StrEnum):
+    ZHELIJIU = "ZHELIJIU"
+    CIVIL_AFFAIRS = "CIVIL_AFFAIRS"
+    HOUSING = "HOUSING"
+    DISABLED_FEDERATION = "DISABLED_FEDERATION"
+    MANUAL = "MANUAL"
+
+
+class BeneficiaryTagKind(StrEnum):
+    LOW_INCOME = "LOW_INCOME"
+    LOW_INCOME_EDGE = "LOW_INCOME_EDGE"
+    EXTREME_POVERTY = "EXTREME_POVERTY"
+    DISABILITY = "DISABILITY"
+    ELDERLY_ALONE = "ELDERLY_ALONE"
+    CHILD_IN_DIFFICULTY = "CHILD_IN_DIFFICULTY"
+    HOUSING_SUBSIDY = "HOUSING_SUBSIDY"
+
+
+class BeneficiaryStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    DECEASED = "DECEASED"
+
+
+class TagStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    REVIEW = "REVIEW"
+    ENDED = "ENDED"
+
+
+class TagReview(StrEnum):
+    LAPSED = "LAPSED"
+    NOT_LISTED = "NOT_LISTED"
+    DECEASED = "DECEASED"
+
+
+class VisitKind(StrEnum):
+    ROUTINE = "ROUTINE"
+    DISPATCHED = "DISPATCHED"
+
+
+class VisitStatus(StrEnum):
+    CHECKED_IN = "CHECKED_IN"
+    REPORTED = "REPORTED"
+
+
+class VisitOrderStatus(StrEnum):
+    OPEN = "OPEN"
+    DONE = "DONE"
+    CLOSED = "CLOSED"
+
+
+class VisitOrderReason(StrEnum):
+    ORDERED = "ORDERED"
+    OVERDUE = "OVERDUE"
+    NEW_BENEFICIARY = "NEW_BENEFICIARY"

@@ -20,7 +20,10 @@ from tortoise.queryset import QuerySet
 from models import (
     ApiToken,
     AuditRecord,
+    Beneficiary,
+    BeneficiaryTag,
     Building,
+    CareSetting,
     DutyCheck,
     DutyItem,
     Estate,
@@ -43,6 +46,10 @@ from models import (
     Rating,
     RoleAssignment,
     StoredFile,
+    TrackPoint,
+    Visit,
+    VisitOrder,
+    VisitPhoto,
     Warning,
 )
 from models.enums import Role
@@ -290,6 +297,41 @@ def _posts(caller: Caller) -> QuerySet[Post]:
     return Post.filter(published if staff is None else published | staff)
 
 
+# The care archive: officials and cadres of the subtree, and the cadre who answers
+# for a beneficiary; admins run the platform. Nobody else, by any path.
+CARE_ROLES = frozenset({Role.OFFICIAL, Role.CADRE})
+
+
+def _care(model: type[M], *own: str) -> Scope:
+    def scope(caller: Caller) -> QuerySet[M]:
+        if caller.is_admin:
+            return model.all()
+        terms: list[Q] = []
+        where = paths_q(caller.paths(CARE_ROLES))
+        if where is not None:
+            terms.append(where)
+        if caller.person_id is not None:
+            for key in own:
+                mine: dict[str, Any] = {key: caller.person_id}
+                terms.append(Q(**mine))
+        return model.filter(reduce(or_, terms)) if terms else _nothing(model)
+
+    return scope
+
+
+def _tracks(caller: Caller) -> QuerySet[TrackPoint]:
+    # A cadre's route: the cadre and the officials above them.
+    if caller.is_admin:
+        return TrackPoint.all()
+    terms: list[Q] = []
+    where = paths_q(caller.paths(frozenset({Role.OFFICIAL})))
+    if where is not None:
+        terms.append(where)
+    if caller.person_id is not None:
+        terms.append(Q(person_id=caller.person_id))
+    return TrackPoint.filter(reduce(or_, terms)) if terms else _nothing(TrackPoint)
+
+
 SCOPES: dict[type[Model], Scope] = {
     # The administrative directory is public: residents choose their community in it.
     OrgUnit: _public(OrgUnit),
@@ -319,6 +361,13 @@ SCOPES: dict[type[Model], Scope] = {
     ImportRun: _import_runs,
     ImportRowReport: _import_reports,
     Post: _posts,
+    Beneficiary: _care(Beneficiary, "responsible_id"),
+    BeneficiaryTag: _care(BeneficiaryTag, "beneficiary__responsible_id"),
+    Visit: _care(Visit, "visitor_id", "beneficiary__responsible_id"),
+    VisitPhoto: _care(VisitPhoto, "visit__visitor_id"),
+    VisitOrder: _care(VisitOrder, "assignee_id"),
+    TrackPoint: _tracks,
+    CareSetting: _public(CareSetting),
 }
 
 

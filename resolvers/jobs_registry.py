@@ -1,4 +1,6 @@
 """The modules whose import registers scheduled jobs: one line per domain."""
 
+import resolvers.care
 import resolvers.evaluation
-import resolvers.request.jobs  # noqa: F401  (service requests, webhooks)
+import resolvers.request.jobs
+import resolvers.visit  # noqa: F401

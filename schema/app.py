@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from schema.audit import AuditQuery
+from schema.care import CareMutation, CareQuery, CareSubscription
 from schema.cockpit import CockpitQuery
 from schema.content import ContentMutation, ContentQuery, ContentSubscription
 from schema.coordination import CoordinationMutation, CoordinationQuery
@@ -49,6 +50,7 @@ from schema.org import OrgMutation, OrgQuery, OrgSubscription
 from schema.person import PersonMutation, PersonQuery
 from schema.property import PropertyMutation, PropertyQuery
 from schema.request import RequestMutation, RequestQuery, RequestSubscription
+from schema.visit import VisitMutation, VisitQuery
 from schema.warning import WarningQuery, WarningSubscription
 from schema.webhook import WebhookMutation, WebhookQuery
 
@@ -73,6 +75,8 @@ class Query(
     WebhookQuery,
     ContentQuery,
     CockpitQuery,
+    CareQuery,
+    VisitQuery,
 ):
     pass
 
@@ -90,6 +94,8 @@ class Mutation(
     RequestMutation,
     WebhookMutation,
     ContentMutation,
+    CareMutation,
+    VisitMutation,
 ):
     pass
 
@@ -103,6 +109,7 @@ class Subscription(
     EvaluationSubscription,
     RequestSubscription,
     ContentSubscription,
+    CareSubscription,
 ):
     pass
 
