@@ -1,6 +1,7 @@
 """Tortoise models, one module per domain. Imports nothing of the project above."""
 
 from models.audit import AuditRecord
+from models.duty import CheckInPoint, DutyCheckIn, DutyRule, WorkCalendarDay
 from models.enums import Outcome
 from models.file import StoredFile
 from models.identity import ApiToken, LoginFailure, OneTimeCode, RefreshToken
@@ -14,6 +15,7 @@ from models.org import (
 )
 from models.organization import EstateManagement, Organization, OrganizationKind
 from models.person import HouseholdMember, Person, Role, RoleAssignment
+from models.task import StandingTask, Task, TaskAssignment, TaskTransition
 
 __models__ = [
     AuditRecord,
@@ -31,13 +33,24 @@ __models__ = [
     HouseholdMember,
     Person,
     RoleAssignment,
+    StandingTask,
+    Task,
+    TaskAssignment,
+    TaskTransition,
+    DutyRule,
+    CheckInPoint,
+    DutyCheckIn,
+    WorkCalendarDay,
 ]
 
 __all__ = [
     "ApiToken",
     "AuditRecord",
     "Building",
+    "CheckInPoint",
     "CommunityKind",
+    "DutyCheckIn",
+    "DutyRule",
     "Estate",
     "EstateManagement",
     "Household",
@@ -53,5 +66,10 @@ __all__ = [
     "RefreshToken",
     "Role",
     "RoleAssignment",
+    "StandingTask",
     "StoredFile",
+    "Task",
+    "TaskAssignment",
+    "TaskTransition",
+    "WorkCalendarDay",
 ]

@@ -43,3 +43,23 @@ class Outcome(StrEnum):
     OK = "OK"
     DENIED = "DENIED"
     FAILED = "FAILED"
+
+
+class TaskState(StrEnum):
+    ISSUED = "ISSUED"
+    ACCEPTED = "ACCEPTED"
+    SUBMITTED = "SUBMITTED"
+    VERIFIED = "VERIFIED"
+    RETURNED = "RETURNED"
+
+
+class TaskRequirement(StrEnum):
+    REQUIRED_TEXT = "REQUIRED_TEXT"
+    REQUIRED_FILES = "REQUIRED_FILES"
+    BOTH = "BOTH"
+
+
+class TaskCycle(StrEnum):
+    WEEKLY = "WEEKLY"
+    MONTHLY = "MONTHLY"
+    QUARTERLY = "QUARTERLY"

@@ -33,22 +33,33 @@ from schema.identity import IdentityMutation, IdentityQuery
 from schema.node import NodeQuery
 from schema.org import OrgMutation, OrgQuery, OrgSubscription
 from schema.person import PersonMutation, PersonQuery
+from schema.task import TaskMutation, TaskQuery, TaskSubscription
 
 __all__ = ["Limits", "build_schema"]
 
 
 @strawberry.type(description="Reads.")
-class Query(NodeQuery, OrgQuery, PersonQuery, IdentityQuery, AuditQuery, FileQuery):
+class Query(
+    NodeQuery,
+    OrgQuery,
+    PersonQuery,
+    IdentityQuery,
+    AuditQuery,
+    FileQuery,
+    TaskQuery,
+):
     pass
 
 
 @strawberry.type(description="Writes: each returns its user errors as data.")
-class Mutation(OrgMutation, PersonMutation, IdentityMutation, FileMutation):
+class Mutation(
+    OrgMutation, PersonMutation, IdentityMutation, FileMutation, TaskMutation
+):
     pass
 
 
 @strawberry.type(description="Live streams over graphql-transport-ws.")
-class Subscription(OrgSubscription):
+class Subscription(OrgSubscription, TaskSubscription):
     pass
 
 
