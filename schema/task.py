@@ -24,7 +24,7 @@ from permissions.rules import STAFF, VISIBLE, HasRole
 from permissions.scope import visible
 from resolvers import task as task_rules
 from resolvers.base import Invalid
-from resolvers.loaders import by_id
+from resolvers.loaders import by_id, expose
 from resolvers.pagination import paginate
 from schema.base import (
     AppInfo,
@@ -274,6 +274,9 @@ for _name, _model in (
     ("TaskTransition", TaskTransitionModel),
 ):
     register_node(_name, _model)
+# Read by resolvers rather than shown as leaves: rows must carry them.
+expose(TaskModel, frozenset({"attachment_ids"}))
+expose(TaskAssignmentModel, frozenset({"result_file_ids"}))
 
 
 def _pk(value: strawberry.ID | None, type_name: str) -> int | None:

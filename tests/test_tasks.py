@@ -1,0 +1,491 @@
+"""Tasks from the top down: issuing, the assignment state machine, who may do what.
+
+The world (``tests.world``): official_a issues from subdistrict A to A1 and A2;
+cadre_a1 holds A1's assignment; official_b, cadre_b1, residents, the property
+company and the owners' committee stand outside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from models import StoredFile, TaskAssignment, TaskTransition
+from models.enums import TaskState
+from schema.base import encode_id
+from tests.conftest import Client
+from tests.world import World
+
+Login = Callable[[str], Awaitable[Client]]
+
+ISSUE = """
+mutation Issue($input: TaskIssueInput!) {
+  taskIssue(input: $input) {
+    errors { field code message }
+    task { id title requirement deadline unit { name }
+           assignments { id state unit { name } } }
+  }
+}
+"""
+ACCEPT = """
+mutation Accept($id: ID!) {
+  taskAssignmentAccept(id: $id) { errors { field code } assignment { id state } }
+}
+"""
+SUBMIT = """
+mutation Submit($id: ID!, $text: String!, $fileIds: [ID!]) {
+  taskAssignmentSubmit(id: $id, text: $text, fileIds: $fileIds) {
+    errors { field code } assignment { id state resultText resultFiles { id } }
+  }
+}
+"""
+VERIFY = """
+mutation Verify($id: ID!) {
+  taskAssignmentVerify(id: $id) { errors { field code } assignment { id state } }
+}
+"""
+RETURN = """
+mutation Return($id: ID!, $reason: String!) {
+  taskAssignmentReturn(id: $id, reason: $reason) {
+    errors { field code } assignment { id state returnReason }
+  }
+}
+"""
+ASSIGNMENT = """
+query One($id: ID!) {
+  taskAssignment(id: $id) {
+    id state isOverdue acceptedAt submittedAt verifiedAt
+    acceptedBy { name } submittedBy { name } verifiedBy { name }
+    transitions { fromState toState note actor { name } }
+    task { title }
+  }
+}
+"""
+MINE = """
+query Mine($states: [TaskState!]) {
+  myAssignments(states: $states) {
+    totalCount edges { node { id state unit { name } task { title } } }
+  }
+}
+"""
+
+
+def unit_id(world: World, key: str) -> str:
+    return encode_id("OrgUnit", world.units[key].id)
+
+
+def soon(days: float = 3) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+def task_input(world: World, **overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "unitId": unit_id(world, "A"),
+        "title": "清理河道垃圾",
+        "deadline": soon(),
+        "requirement": "REQUIRED_TEXT",
+        "communityIds": [unit_id(world, "A1"), unit_id(world, "A2")],
+    }
+    values.update(overrides)
+    return values
+
+
+async def issue(client: Client, world: World, **overrides: Any) -> dict[str, Any]:
+    body = await client.query(ISSUE, {"input": task_input(world, **overrides)})
+    result: dict[str, Any] = body["data"]["taskIssue"]
+    return result
+
+
+async def issued_to_a1(login: Login, world: World, **overrides: Any) -> str:
+    """Issue a task from A to A1 and A2; the id of A1's assignment."""
+    official = await login("official_a")
+    result = await issue(official, world, **overrides)
+    assert result["errors"] == [], result
+    (a1,) = [
+        a for a in result["task"]["assignments"] if a["unit"]["name"] == "甲一社区"
+    ]
+    return str(a1["id"])
+
+
+async def move(client: Client, document: str, **variables: Any) -> dict[str, Any]:
+    body = await client.query(document, variables)
+    assert "errors" not in body, body
+    (result,) = body["data"].values()
+    return dict(result)
+
+
+def codes(result: dict[str, Any]) -> list[str]:
+    return [e["code"] for e in result["errors"]]
+
+
+# -- issuing ----------------------------------------------------------------------
+
+
+async def test_an_official_issues_to_chosen_communities(
+    login: Login, world: World
+) -> None:
+    official = await login("official_a")
+
+    result = await issue(official, world)
+
+    assert result["errors"] == []
+    task = result["task"]
+    assert task["unit"]["name"] == "甲街道"
+    assert sorted(a["unit"]["name"] for a in task["assignments"]) == [
+        "甲一社区",
+        "甲二村",
+    ]
+    assert {a["state"] for a in task["assignments"]} == {"ISSUED"}
+    assert await TaskTransition.filter(to_state=TaskState.ISSUED).count() == 2
+
+
+async def test_issuing_under_a_unit_reaches_every_community_below(
+    login: Login, world: World
+) -> None:
+    official = await login("official_district")
+
+    result = await issue(
+        official,
+        world,
+        unitId=unit_id(world, "district"),
+        communityIds=[],
+        underUnitIds=[unit_id(world, "district")],
+    )
+
+    assert result["errors"] == []
+    names = sorted(a["unit"]["name"] for a in result["task"]["assignments"])
+    assert names == ["乙一社区", "甲一社区", "甲二村"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"title": "  "}, "TITLE_REQUIRED"),
+        ({"deadline": "2020-01-01T00:00:00+00:00"}, "DEADLINE_PASSED"),
+        ({"communityIds": []}, "NO_TARGETS"),
+        ({"reminderHours": [0]}, "REMINDER_INVALID"),
+        ({"communityIds": ["B1"]}, "TARGET_OUTSIDE_UNIT"),
+        ({"communityIds": ["A"]}, "TARGET_NOT_COMMUNITY"),
+        ({"unitId": "A1", "communityIds": ["A1"]}, "NOT_AN_ISSUING_UNIT"),
+    ],
+)
+async def test_a_bad_task_is_refused_and_nothing_is_issued(
+    login: Login, world: World, overrides: dict[str, Any], code: str
+) -> None:
+    official = await login("official_a")
+    if "communityIds" in overrides:
+        overrides["communityIds"] = [
+            unit_id(world, k) for k in overrides["communityIds"]
+        ]
+    if overrides.get("unitId") == "A1":
+        overrides["unitId"] = unit_id(world, "A1")
+
+    result = await issue(official, world, **overrides)
+
+    assert code in codes(result)
+    assert result["task"] is None
+    assert await TaskAssignment.all().count() == 0
+
+
+async def test_an_attachment_must_be_the_issuers_own_file(
+    login: Login, world: World
+) -> None:
+    official = await login("official_a")
+    theirs = await StoredFile.create(
+        sha256="0" * 64,
+        size=1,
+        media_type="application/pdf",
+        filename="b.pdf",
+        uploaded_by_id=world.people["cadre_b1"].id,
+        unit_path=world.units["B1"].path,
+    )
+
+    result = await issue(
+        official, world, attachmentIds=[encode_id("StoredFile", theirs.id)]
+    )
+
+    assert codes(result) == ["FILE_NOT_FOUND"]
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["official_b", "cadre_a1", "resident_a1", "company_staff", "committee_member"],
+)
+async def test_nobody_outside_the_issuing_unit_issues_its_tasks(
+    login: Login, world: World, key: str
+) -> None:
+    client = await login(key)
+
+    body = await client.query(ISSUE, {"input": task_input(world)})
+
+    assert body["data"] is None or body["data"]["taskIssue"] is None
+    assert body["errors"][0]["extensions"]["code"] in {"FORBIDDEN", "NOT_FOUND"}
+    assert await TaskAssignment.all().count() == 0
+
+
+async def test_anonymous_cannot_issue(anonymous: Client, world: World) -> None:
+    body = await anonymous.query(ISSUE, {"input": task_input(world)})
+
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+# -- the state machine ----------------------------------------------------------------
+
+
+async def test_the_whole_loop_is_recorded_with_who_and_when(
+    login: Login, world: World
+) -> None:
+    assignment = await issued_to_a1(login, world)
+    cadre, official = await login("cadre_a1"), await login("official_a")
+
+    assert (await move(cadre, ACCEPT, id=assignment))["assignment"]["state"] == (
+        "ACCEPTED"
+    )
+    submitted = await move(cadre, SUBMIT, id=assignment, text="已清理 3 处")
+    assert submitted["assignment"]["state"] == "SUBMITTED"
+    returned = await move(official, RETURN, id=assignment, reason="缺照片说明")
+    assert returned["assignment"] == {
+        "id": assignment,
+        "state": "RETURNED",
+        "returnReason": "缺照片说明",
+    }
+    again = await move(cadre, SUBMIT, id=assignment, text="已清理 3 处，附说明")
+    assert again["assignment"]["state"] == "SUBMITTED"
+    verified = await move(official, VERIFY, id=assignment)
+    assert verified["assignment"]["state"] == "VERIFIED"
+
+    body = await official.query(ASSIGNMENT, {"id": assignment})
+    seen = body["data"]["taskAssignment"]
+    assert [(t["fromState"], t["toState"]) for t in seen["transitions"]] == [
+        (None, "ISSUED"),
+        ("ISSUED", "ACCEPTED"),
+        ("ACCEPTED", "SUBMITTED"),
+        ("SUBMITTED", "RETURNED"),
+        ("RETURNED", "SUBMITTED"),
+        ("SUBMITTED", "VERIFIED"),
+    ]
+    actors = [t["actor"]["name"] for t in seen["transitions"]]
+    assert actors == [
+        "甲街道干部",
+        "甲一书记",
+        "甲一书记",
+        "甲街道干部",
+        "甲一书记",
+        "甲街道干部",
+    ]
+    assert seen["transitions"][3]["note"] == "缺照片说明"
+    assert seen["acceptedBy"]["name"] == "甲一书记"
+    assert seen["verifiedBy"]["name"] == "甲街道干部"
+    assert seen["verifiedAt"] is not None
+    assert seen["isOverdue"] is False
+
+
+# Every (state, move) that is not an arrow of the machine.
+ILLEGAL = [
+    ("ISSUED", SUBMIT, "cadre_a1"),
+    ("ISSUED", VERIFY, "official_a"),
+    ("ISSUED", RETURN, "official_a"),
+    ("ACCEPTED", ACCEPT, "cadre_a1"),
+    ("ACCEPTED", VERIFY, "official_a"),
+    ("ACCEPTED", RETURN, "official_a"),
+    ("SUBMITTED", ACCEPT, "cadre_a1"),
+    ("SUBMITTED", SUBMIT, "cadre_a1"),
+    ("RETURNED", ACCEPT, "cadre_a1"),
+    ("RETURNED", VERIFY, "official_a"),
+    ("RETURNED", RETURN, "official_a"),
+]
+ARCHIVED = [
+    ("VERIFIED", ACCEPT, "cadre_a1"),
+    ("VERIFIED", SUBMIT, "cadre_a1"),
+    ("VERIFIED", VERIFY, "official_a"),
+    ("VERIFIED", RETURN, "official_a"),
+]
+PATH = {
+    "ISSUED": [],
+    "ACCEPTED": [(ACCEPT, "cadre_a1")],
+    "SUBMITTED": [(ACCEPT, "cadre_a1"), (SUBMIT, "cadre_a1")],
+    "RETURNED": [(ACCEPT, "cadre_a1"), (SUBMIT, "cadre_a1"), (RETURN, "official_a")],
+    "VERIFIED": [(ACCEPT, "cadre_a1"), (SUBMIT, "cadre_a1"), (VERIFY, "official_a")],
+}
+
+
+async def bring_to(login: Login, world: World, state: str) -> str:
+    assignment = await issued_to_a1(login, world)
+    for document, key in PATH[state]:
+        result = await move(
+            await login(key), document, id=assignment, text="结果", reason="重做"
+        )
+        assert result["errors"] == [], result
+    return assignment
+
+
+def variables_for(document: str, assignment: str) -> dict[str, Any]:
+    if document is SUBMIT:
+        return {"id": assignment, "text": "结果"}
+    if document is RETURN:
+        return {"id": assignment, "reason": "重做"}
+    return {"id": assignment}
+
+
+@pytest.mark.parametrize(
+    ("state", "document", "key", "code"),
+    [(*case, "TRANSITION_NOT_ALLOWED") for case in ILLEGAL]
+    + [(*case, "ASSIGNMENT_ARCHIVED") for case in ARCHIVED],
+)
+async def test_an_illegal_move_is_refused_with_a_code_and_changes_nothing(
+    login: Login, world: World, state: str, document: str, key: str, code: str
+) -> None:
+    assignment = await bring_to(login, world, state)
+    before = await TaskAssignment.get(id=_pk(assignment)).values()
+    moves = await TaskTransition.all().count()
+
+    body = await (await login(key)).query(document, variables_for(document, assignment))
+
+    (result,) = body["data"].values()
+    assert codes(result) == [code]
+    assert result["assignment"] is None
+    assert await TaskAssignment.get(id=_pk(assignment)).values() == before
+    assert await TaskTransition.all().count() == moves
+
+
+def _pk(global_id: str) -> int:
+    from schema.base import decode_id
+
+    return decode_id(global_id, "TaskAssignment")[1]
+
+
+@pytest.mark.parametrize(
+    ("requirement", "text", "files", "missing"),
+    [
+        ("REQUIRED_TEXT", "", False, ["RESULT_TEXT_REQUIRED"]),
+        ("REQUIRED_FILES", "说明", False, ["RESULT_FILES_REQUIRED"]),
+        ("BOTH", "", True, ["RESULT_TEXT_REQUIRED"]),
+        ("BOTH", "说明", False, ["RESULT_FILES_REQUIRED"]),
+        ("BOTH", "", False, ["RESULT_TEXT_REQUIRED", "RESULT_FILES_REQUIRED"]),
+    ],
+)
+async def test_a_submission_missing_what_counts_as_done_is_refused(
+    login: Login,
+    world: World,
+    requirement: str,
+    text: str,
+    files: bool,
+    missing: list[str],
+) -> None:
+    assignment = await issued_to_a1(login, world, requirement=requirement)
+    cadre = await login("cadre_a1")
+    await move(cadre, ACCEPT, id=assignment)
+    photo = await _cadre_file(world)
+    file_ids = [encode_id("StoredFile", photo.id)] if files else []
+
+    result = await move(cadre, SUBMIT, id=assignment, text=text, fileIds=file_ids)
+
+    assert codes(result) == missing
+    assert (await TaskAssignment.get(id=_pk(assignment))).state == TaskState.ACCEPTED
+
+
+async def test_a_submission_with_files_keeps_them(login: Login, world: World) -> None:
+    assignment = await issued_to_a1(login, world, requirement="BOTH")
+    cadre = await login("cadre_a1")
+    await move(cadre, ACCEPT, id=assignment)
+    photo = await _cadre_file(world)
+    photo_id = encode_id("StoredFile", photo.id)
+
+    result = await move(cadre, SUBMIT, id=assignment, text="见照片", fileIds=[photo_id])
+
+    assert result["errors"] == []
+    assert result["assignment"]["resultFiles"] == [{"id": photo_id}]
+
+
+async def _cadre_file(world: World) -> StoredFile:
+    return await StoredFile.create(
+        sha256="1" * 64,
+        size=10,
+        media_type="image/jpeg",
+        filename="photo.jpg",
+        uploaded_by_id=world.people["cadre_a1"].id,
+        unit_path=world.units["A1"].path,
+    )
+
+
+@pytest.mark.parametrize(
+    ("document", "key", "expected"),
+    [
+        # The receiving community's cadres accept and submit; nobody else does.
+        (ACCEPT, "official_a", "FORBIDDEN"),
+        (ACCEPT, "official_district", "FORBIDDEN"),
+        (ACCEPT, "cadre_b1", "NOT_FOUND"),
+        (ACCEPT, "resident_a1", "FORBIDDEN"),
+        (ACCEPT, "admin", "FORBIDDEN"),
+        (VERIFY, "cadre_a1", "FORBIDDEN"),
+        (VERIFY, "official_b", "NOT_FOUND"),
+        (VERIFY, "resident_a1", "FORBIDDEN"),
+        (RETURN, "company_staff", "FORBIDDEN"),
+    ],
+)
+async def test_moves_belong_to_the_community_or_the_issuer(
+    login: Login, world: World, document: str, key: str, expected: str
+) -> None:
+    state = "SUBMITTED" if document in (VERIFY, RETURN) else "ISSUED"
+    assignment = await bring_to(login, world, state)
+
+    body = await (await login(key)).query(document, variables_for(document, assignment))
+
+    assert body["errors"][0]["extensions"]["code"] == expected
+    assert (await TaskAssignment.get(id=_pk(assignment))).state == TaskState(state)
+
+
+async def test_an_official_below_the_issuer_cannot_verify(
+    login: Login, world: World
+) -> None:
+    # Issued by the district: subdistrict A's official is not the issuer's level.
+    district = await login("official_district")
+    result = await issue(district, world, unitId=unit_id(world, "district"))
+    (a1,) = [
+        a for a in result["task"]["assignments"] if a["unit"]["name"] == "甲一社区"
+    ]
+    cadre = await login("cadre_a1")
+    await move(cadre, ACCEPT, id=a1["id"])
+    await move(cadre, SUBMIT, id=a1["id"], text="完成")
+
+    body = await (await login("official_a")).query(VERIFY, {"id": a1["id"]})
+
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await move(district, VERIFY, id=a1["id"]))["assignment"]["state"] == (
+        "VERIFIED"
+    )
+
+
+async def test_a_return_needs_a_reason(login: Login, world: World) -> None:
+    assignment = await bring_to(login, world, "SUBMITTED")
+
+    result = await move(await login("official_a"), RETURN, id=assignment, reason=" ")
+
+    assert codes(result) == ["REASON_REQUIRED"]
+
+
+async def test_a_cadre_sees_their_communitys_assignments_on_the_phone(
+    login: Login, world: World
+) -> None:
+    await issued_to_a1(login, world)
+    await issued_to_a1(login, world, title="排查隐患")
+
+    mine = (await (await login("cadre_a1")).query(MINE))["data"]["myAssignments"]
+    others = (await (await login("cadre_b1")).query(MINE))["data"]["myAssignments"]
+
+    assert mine["totalCount"] == 2
+    assert {e["node"]["unit"]["name"] for e in mine["edges"]} == {"甲一社区"}
+    assert others["totalCount"] == 0
+    issued = await (await login("cadre_a1")).query(MINE, {"states": ["VERIFIED"]})
+    assert issued["data"]["myAssignments"]["totalCount"] == 0
+
+
+async def test_residents_see_no_assignments(login: Login, world: World) -> None:
+    await issued_to_a1(login, world)
+
+    body = await (await login("resident_a1")).query(MINE)
+
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
