@@ -85,6 +85,7 @@ class Platform:
             clock=self.clock,
             upload_max_bytes=self.settings.upload_max_bytes,
             upload_media_types=self.settings.upload_media_types,
+            id_key=self.settings.id_key,
         )
 
 

@@ -269,6 +269,7 @@ async def _admin_context(settings: Settings) -> AsyncIterator[Context]:
             store=LocalFileStore(settings.data_dir / "files"),
             sender=LogSender(),
             caller=caller,
+            id_key=settings.id_key,
         )
     finally:
         await bus.close()

@@ -5,6 +5,9 @@ from models.duty import CheckInPoint, DutyCheckIn, DutyRule, WorkCalendarDay
 from models.enums import Outcome
 from models.file import StoredFile
 from models.identity import ApiToken, LoginFailure, OneTimeCode, RefreshToken
+from models.imports import ImportRowReport, ImportRun
+from models.job import JobLock, JobRun
+from models.notification import Notification
 from models.org import (
     Building,
     CommunityKind,
@@ -16,6 +19,7 @@ from models.org import (
 from models.organization import EstateManagement, Organization, OrganizationKind
 from models.person import HouseholdMember, Person, Role, RoleAssignment
 from models.task import StandingTask, Task, TaskAssignment, TaskTransition
+from models.warning import Warning
 
 __models__ = [
     AuditRecord,
@@ -33,6 +37,12 @@ __models__ = [
     HouseholdMember,
     Person,
     RoleAssignment,
+    ImportRun,
+    ImportRowReport,
+    JobLock,
+    JobRun,
+    Notification,
+    Warning,
     StandingTask,
     Task,
     TaskAssignment,
@@ -55,8 +65,13 @@ __all__ = [
     "EstateManagement",
     "Household",
     "HouseholdMember",
+    "ImportRowReport",
+    "ImportRun",
+    "JobLock",
+    "JobRun",
     "Level",
     "LoginFailure",
+    "Notification",
     "OneTimeCode",
     "OrgUnit",
     "Organization",
@@ -71,5 +86,6 @@ __all__ = [
     "Task",
     "TaskAssignment",
     "TaskTransition",
+    "Warning",
     "WorkCalendarDay",
 ]

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+)
+from contextlib import aclosing
 from dataclasses import replace
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
@@ -33,6 +40,7 @@ __all__ = [
     "live",
     "shared_view",
     "shared_views",
+    "stream",
     "subscription_paths",
 ]
 
@@ -86,15 +94,41 @@ async def changes_under(
     context: Context, topic: str, unit_id: int
 ) -> AsyncIterator[Event]:
     """Events of ``topic`` under ``unit_id`` that the caller may see, until its
-    token expires or its session ends (see ``live``)."""
+    token expires or its session ends.
+
+    The expiry is checked before every event and the session (a query) every
+    ``RECHECK_SECONDS``. When either ends, the websocket is closed with 4401 and
+    the stream waits for the connection to cancel it: anything it sent or raised
+    after the close would go to a socket that is gone.
+    """
     paths = await subscription_paths(context, unit_id)
     caller = context.caller
+
+    def admit(event: Event) -> bool:
+        # Paths were settled at subscribe time; check each event all the same.
+        return caller.is_admin or caller.covers(event.unit_path)
+
+    async with aclosing(stream(context, topic, paths, admit)) as events:
+        async for event in events:
+            yield event
+
+
+async def stream(
+    context: Context,
+    topic: str,
+    paths: tuple[str, ...],
+    admit: Callable[[Event], bool],
+) -> AsyncGenerator[Event, None]:
+    """Events of ``topic`` under ``paths`` that ``admit`` lets through, until the
+    caller's token expires or its session ends (then the socket closes, 4401)."""
     subscription = context.bus.subscribe(topic, paths)
     try:
-        async for event in live(context, aiter(subscription), subscription.close):
-            # Paths were settled at subscribe time; check each event all the same.
-            if caller.is_admin or caller.covers(event.unit_path):
-                yield event
+        async with aclosing(
+            live(context, aiter(subscription), subscription.close)
+        ) as events:
+            async for event in events:
+                if admit(event):
+                    yield event
     finally:
         await subscription.close()
 
@@ -103,7 +137,7 @@ async def live(
     context: Context,
     items: AsyncIterator[T],
     stop: Callable[[], Awaitable[None]],
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     """``items`` until the caller's token expires or its session ends.
 
     The expiry is checked before every item and the session (a query) every
@@ -298,7 +332,8 @@ async def shared_view(
         context, key, topic, path, compute, mark, caller
     )
     try:
-        async for value in live(context, aiter(feed), feed.close):
-            yield value
+        async with aclosing(live(context, aiter(feed), feed.close)) as values:
+            async for value in values:
+                yield value
     finally:
         await feed.close()

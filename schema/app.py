@@ -30,10 +30,17 @@ from schema.extensions import (
 from schema.file import FileMutation, FileQuery
 from schema.governance import govern
 from schema.identity import IdentityMutation, IdentityQuery
+from schema.imports import ImportQuery, ImportSubscription
 from schema.node import NodeQuery
+from schema.notification import (
+    NotificationMutation,
+    NotificationQuery,
+    NotificationSubscription,
+)
 from schema.org import OrgMutation, OrgQuery, OrgSubscription
 from schema.person import PersonMutation, PersonQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
+from schema.warning import WarningQuery, WarningSubscription
 
 __all__ = ["Limits", "build_schema"]
 
@@ -46,6 +53,9 @@ class Query(
     IdentityQuery,
     AuditQuery,
     FileQuery,
+    NotificationQuery,
+    WarningQuery,
+    ImportQuery,
     TaskQuery,
 ):
     pass
@@ -53,13 +63,24 @@ class Query(
 
 @strawberry.type(description="Writes: each returns its user errors as data.")
 class Mutation(
-    OrgMutation, PersonMutation, IdentityMutation, FileMutation, TaskMutation
+    OrgMutation,
+    PersonMutation,
+    IdentityMutation,
+    FileMutation,
+    NotificationMutation,
+    TaskMutation,
 ):
     pass
 
 
 @strawberry.type(description="Live streams over graphql-transport-ws.")
-class Subscription(OrgSubscription, TaskSubscription):
+class Subscription(
+    OrgSubscription,
+    NotificationSubscription,
+    WarningSubscription,
+    ImportSubscription,
+    TaskSubscription,
+):
     pass
 
 
