@@ -35,7 +35,6 @@ from tortoise.queryset import QuerySet
 
 from models import (
     OrgUnit,
-    RoleAssignment,
     StandingTask,
     StoredFile,
     Task,
@@ -51,10 +50,12 @@ from resolvers.context import Context
 from resolvers.events import Event
 from resolvers.live import shared_view
 from resolvers.loaders import columns, fetch_row
+from resolvers.warnings import resolve_warnings
 
 __all__ = [
     "CHINA",
     "DEFAULT_REMINDER_HOURS",
+    "MAX_REMINDER_HOURS",
     "OPEN_STATES",
     "TOPIC",
     "Board",
@@ -74,6 +75,7 @@ __all__ = [
     "issue_task",
     "move_assignment",
     "my_assignments_query",
+    "overdue_key",
     "period_of",
     "save_standing",
     "standing_rows",
@@ -544,8 +546,12 @@ def _changes(
 async def after_move(work: Work, assignment: TaskAssignment, state: TaskState) -> None:
     """What follows a move besides the row: overdue warnings end once submitted."""
     if state in (TaskState.SUBMITTED, TaskState.VERIFIED):
-        # TODO: resolve the TASK_OVERDUE warning once the foundations land.
-        pass
+        await resolve_warnings(work, key=overdue_key(assignment.id))
+
+
+def overdue_key(assignment_id: int) -> str:
+    """The key of an assignment's TASK_OVERDUE warning."""
+    return f"task-overdue:{assignment_id}"
 
 
 # -- periods of standing tasks ---------------------------------------------------------
@@ -748,18 +754,6 @@ async def _children(
         if child is not None:
             _add(child, entry)
     return list(by_path.values())
-
-
-async def holders_of(assignment: dict[str, Any], now: datetime) -> list[int]:
-    """Who holds an assignment: its acceptor, else the community's cadres."""
-    if assignment.get("accepted_by_id"):
-        return [int(assignment["accepted_by_id"])]
-    found = await RoleAssignment.filter(
-        Q(ends_at__isnull=True) | Q(ends_at__gt=now),
-        unit_id=assignment["unit_id"],
-        role=Role.CADRE,
-    ).values("person_id")
-    return sorted({int(row["person_id"]) for row in found})
 
 
 # -- reads -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from schema.audit import AuditQuery
+from schema.duty import DutyMutation, DutyQuery
 from schema.execution import FastExecutionContext
 from schema.extensions import (
     AuditReveals,
@@ -57,6 +58,7 @@ class Query(
     WarningQuery,
     ImportQuery,
     TaskQuery,
+    DutyQuery,
 ):
     pass
 
@@ -69,6 +71,7 @@ class Mutation(
     FileMutation,
     NotificationMutation,
     TaskMutation,
+    DutyMutation,
 ):
     pass
 
