@@ -68,8 +68,8 @@ __all__ = [
     "attached_files",
     "board",
     "board_entries",
+    "board_unit",
     "board_updates",
-    "covering_unit",
     "is_overdue",
     "issue_standing",
     "issue_task",
@@ -673,10 +673,16 @@ def _add(into: dict[str, Any], entry: dict[str, Any]) -> None:
         into[key] += entry[key]
 
 
-def covering_unit(caller: Caller, unit: OrgUnit) -> None:
-    """A board is for staff whose jurisdiction covers the whole unit."""
-    if not (caller.is_admin or caller.covers(unit.path, STAFF_ROLES)):
+async def board_unit(caller: Caller, unit_id: int) -> dict[str, Any]:
+    """The row of a unit whose board the caller may see: staff whose jurisdiction
+    covers the whole unit."""
+    found = await visible(OrgUnit, caller).filter(id=unit_id).values(*columns(OrgUnit))
+    if not found:
+        raise NotFound("No OrgUnit has this id.")
+    if not (caller.is_admin or caller.covers(found[0]["path"], STAFF_ROLES)):
         raise NotFound("No OrgUnit has this id in your jurisdiction.")
+    row: dict[str, Any] = found[0]
+    return row
 
 
 async def board_entries(
@@ -716,41 +722,39 @@ async def board(context: Context, unit_id: int, task_id: int | None = None) -> B
     """The board of a unit: every community under it, and each child unit, with
     counts by state, overdue, and average times to submit and to verify."""
     caller = context.caller
-    unit = await visible(OrgUnit, caller).get_or_none(id=unit_id)
-    if unit is None:
-        raise NotFound("No OrgUnit has this id.")
-    covering_unit(caller, unit)
+    unit_row = await board_unit(caller, unit_id)
+    path = unit_row["path"]
 
-    counts = await board_entries(caller, unit.path, context.clock(), task_id)
+    counts = await board_entries(caller, path, context.clock(), task_id)
     communities = await (
-        OrgUnit.filter(path__startswith=unit.path, level=Level.COMMUNITY)
+        OrgUnit.filter(path__startswith=path, level=Level.COMMUNITY)
         .order_by("id")
         .values(*columns(OrgUnit))
     )
-    unit_row = await fetch_row(OrgUnit, unit.id)
     totals = _empty(unit_row)
     entries = []
     for community in communities:
         entry = {**counts.get(community["id"], _empty(None)), "unit": community}
         entries.append(entry)
         _add(totals, entry)
-    children = await _children(unit, entries)
+    children = await _children(unit_row, entries)
     return Board(unit_row, totals, entries, children)
 
 
 async def _children(
-    unit: OrgUnit, entries: Sequence[dict[str, Any]]
+    unit: dict[str, Any], entries: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Entries rolled up to the unit's direct children (by their path segment)."""
-    if unit.level == Level.SUBDISTRICT:
+    if unit["level"] == Level.SUBDISTRICT:
         return list(entries)
     rows = await (
-        OrgUnit.filter(parent_id=unit.id).order_by("id").values(*columns(OrgUnit))
+        OrgUnit.filter(parent_id=unit["id"]).order_by("id").values(*columns(OrgUnit))
     )
+    path = unit["path"]
     by_path = {row["path"]: _empty(row) for row in rows}
     for entry in entries:
-        head = entry["unit"]["path"][len(unit.path) :].split("/", 1)[0]
-        child = by_path.get(f"{unit.path}{head}/")
+        head = entry["unit"]["path"][len(path) :].split("/", 1)[0]
+        child = by_path.get(f"{path}{head}/")
         if child is not None:
             _add(child, entry)
     return list(by_path.values())
@@ -965,12 +969,8 @@ def _community_of(event: Event) -> Any:
 async def board_updates(context: Context, unit_id: int) -> AsyncIterator[Any]:
     """The board of ``unit_id``, live: the entries of the communities that changed,
     computed once per batch of changes for every subscriber of this unit's board."""
-    caller = context.caller
-    unit = await visible(OrgUnit, caller).get_or_none(id=unit_id)
-    if unit is None:
-        raise NotFound("No OrgUnit has this id.")
-    covering_unit(caller, unit)
-    unit_row = await fetch_row(OrgUnit, unit.id)
+    unit_row = await board_unit(context.caller, unit_id)
+    unit = OrgUnit(id=unit_row["id"], path=unit_row["path"])
     # The channel reads as an official of exactly this unit: its scope is the
     # board's subtree whoever subscribed first.
     channel_caller = Caller(grants=(Grant(Role.OFFICIAL, unit.id, unit.path),))
