@@ -8,13 +8,31 @@ company and the owners' committee stand outside it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from models import StoredFile, TaskAssignment, TaskTransition
-from models.enums import TaskState
+from api.events import LocalBus
+from api.settings import load_settings
+from models import (
+    Notification,
+    StandingTask,
+    StoredFile,
+    Task,
+    TaskAssignment,
+    TaskTransition,
+    Warning,
+)
+from models.enums import Role, TaskCycle, TaskRequirement, TaskState, WarningKind
+from permissions.caller import Caller, Grant
+from resolvers.context import Context
+from resolvers.files import LocalFileStore
+from resolvers.jobs import run_job
+from resolvers.notify import LogSender
+from resolvers.task_jobs import reminders_due
 from schema.base import encode_id
 from tests.conftest import Client
 from tests.world import World
@@ -489,3 +507,188 @@ async def test_residents_see_no_assignments(login: Login, world: World) -> None:
     body = await (await login("resident_a1")).query(MINE)
 
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+# -- standing tasks, reminders, escalation (a controllable clock) ---------------------
+
+CST = ZoneInfo("Asia/Shanghai")
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def system_context(world: World, bus: LocalBus, clock: Clock, tmp: Path) -> Context:
+    district = world.units["district"]
+    return Context(
+        bus=bus,
+        auth=load_settings().auth,
+        store=LocalFileStore(tmp),
+        sender=LogSender(),
+        caller=Caller(grants=(Grant(Role.ADMIN, district.id, district.path),)),
+        clock=clock,
+    )
+
+
+async def run(name: str, context: Context) -> dict[str, int]:
+    result = await run_job(name, context)
+    assert result["outcome"] == "OK", result
+    counts: dict[str, int] = result["counts"]
+    return counts
+
+
+async def standing(world: World, **values: Any) -> StandingTask:
+    district = world.units["district"]
+    defaults: dict[str, Any] = {
+        "unit_id": district.id,
+        "unit_path": district.path,
+        "name": "清垃圾",
+        "cycle": TaskCycle.WEEKLY,
+        "requirement": TaskRequirement.REQUIRED_FILES,
+        "reminder_hours": [24],
+    }
+    return await StandingTask.create(**{**defaults, **values})
+
+
+@pytest.mark.parametrize(
+    ("cycle", "due_days", "now", "period_start", "deadline"),
+    [
+        # A Wednesday: the week from Monday, due on Sunday at 18:00 China time.
+        (TaskCycle.WEEKLY, None, (2026, 3, 4, 10), (2026, 3, 2), (2026, 3, 8)),
+        (TaskCycle.MONTHLY, 9, (2026, 3, 4, 10), (2026, 3, 1), (2026, 3, 10)),
+        (TaskCycle.MONTHLY, None, (2026, 2, 27, 10), (2026, 2, 1), (2026, 2, 28)),
+        (TaskCycle.QUARTERLY, None, (2026, 5, 20, 10), (2026, 4, 1), (2026, 6, 30)),
+        # Just after midnight in China is still the day before in UTC.
+        (TaskCycle.MONTHLY, None, (2026, 4, 1, 0), (2026, 4, 1), (2026, 4, 30)),
+    ],
+)
+async def test_a_standing_task_recurs_once_per_period(
+    world: World,
+    bus: LocalBus,
+    settings: Any,
+    tmp_path: Path,
+    cycle: TaskCycle,
+    due_days: int | None,
+    now: tuple[int, ...],
+    period_start: tuple[int, int, int],
+    deadline: tuple[int, int, int],
+) -> None:
+    kind = await standing(world, cycle=cycle, due_days=due_days)
+    clock = Clock(datetime(*now, tzinfo=CST).astimezone(UTC))
+    context = system_context(world, bus, clock, tmp_path)
+
+    assert await run("tasks.standing", context) == {"issued": 1}
+    assert await run("tasks.standing", context) == {"issued": 0}
+
+    (task,) = await Task.filter(standing_id=kind.id)
+    assert task.period_start == date(*period_start)
+    assert task.deadline == datetime(*deadline, 18, tzinfo=CST)
+    assert task.unit_id == world.units["district"].id
+    assert await TaskAssignment.filter(task_id=task.id).count() == 3
+    assert task.title.startswith("清垃圾（")
+
+
+async def test_the_next_period_brings_the_next_task(
+    world: World, bus: LocalBus, settings: Any, tmp_path: Path
+) -> None:
+    kind = await standing(world)
+    clock = Clock(datetime(2026, 3, 4, 2, tzinfo=UTC))
+    context = system_context(world, bus, clock, tmp_path)
+    await run("tasks.standing", context)
+
+    clock.now += timedelta(days=7)
+    await run("tasks.standing", context)
+    await standing(world, name="停用的", is_active=False)
+    await run("tasks.standing", context)
+
+    starts = [t.period_start for t in await Task.filter().order_by("period_start")]
+    assert starts == [date(2026, 3, 2), date(2026, 3, 9)]
+    assert await Task.filter(standing_id=kind.id).count() == 2
+
+
+async def overdue_setup(login: Login, world: World, deadline: datetime) -> int:
+    """A task from A to A1 and A2 with reminders 72 and 24 hours ahead; A1's id."""
+    assignment = await issued_to_a1(login, world, reminderHours=[72, 24])
+    row = await TaskAssignment.get(id=_pk(assignment))
+    await Task.filter(id=row.task_id).update(deadline=deadline)
+    await TaskAssignment.filter(task_id=row.task_id).update(deadline=deadline)
+    return row.id
+
+
+async def reminders_of(world: World, key: str) -> list[str]:
+    found = await Notification.filter(person_id=world.people[key].id).order_by("id")
+    return [n.kind for n in found]
+
+
+async def test_reminders_come_at_each_lead_time_once_then_overdue_escalates(
+    login: Login, world: World, bus: LocalBus, settings: Any, tmp_path: Path
+) -> None:
+    deadline = datetime(2026, 3, 10, 10, tzinfo=UTC)
+    a1 = await overdue_setup(login, world, deadline)
+    clock = Clock(deadline - timedelta(hours=80))
+    context = system_context(world, bus, clock, tmp_path)
+
+    assert (await run("tasks.reminders", context))["reminded"] == 0
+    clock.now = deadline - timedelta(hours=71)
+    assert (await run("tasks.reminders", context))["reminded"] == 1
+    assert (await run("tasks.reminders", context))["reminded"] == 0
+    clock.now = deadline - timedelta(hours=23)
+    assert (await run("tasks.reminders", context))["reminded"] == 1
+    assert await reminders_of(world, "cadre_a1") == ["TASK_REMINDER"] * 2
+    assert await Warning.all().count() == 0
+
+    clock.now = deadline + timedelta(minutes=1)
+    counts = await run("tasks.reminders", context)
+    again = await run("tasks.reminders", context)
+
+    assert counts == {"reminded": 0, "overdue": 2, "escalated": 1}
+    assert again == {"reminded": 0, "overdue": 0, "escalated": 0}
+    assert await reminders_of(world, "cadre_a1") == [
+        "TASK_REMINDER",
+        "TASK_REMINDER",
+        "TASK_OVERDUE",
+    ]
+    assert await reminders_of(world, "official_a") == ["TASK_ESCALATED"]
+    warnings = await Warning.filter(resolved_at__isnull=True).order_by("subject_id")
+    assert [w.kind for w in warnings] == [WarningKind.TASK_OVERDUE] * 2
+    assert {w.unit_id for w in warnings} == {world.units["A"].id}
+    assert warnings[0].subject_id == a1
+
+
+async def test_a_submitted_assignment_is_not_reminded_and_ends_its_warning(
+    login: Login, world: World, bus: LocalBus, settings: Any, tmp_path: Path
+) -> None:
+    deadline = datetime.now(UTC) + timedelta(hours=1)
+    a1 = await overdue_setup(login, world, deadline)
+    clock = Clock(deadline + timedelta(hours=1))
+    context = system_context(world, bus, clock, tmp_path)
+    await run("tasks.reminders", context)
+    assert await Warning.filter(resolved_at__isnull=True).count() == 2
+
+    cadre = await login("cadre_a1")
+    assignment = encode_id("TaskAssignment", a1)
+    await move(cadre, ACCEPT, id=assignment)
+    await move(cadre, SUBMIT, id=assignment, text="补交")
+
+    open_warnings = await Warning.filter(resolved_at__isnull=True)
+    assert [w.subject_id for w in open_warnings] != [a1]
+    assert len(open_warnings) == 1
+    clock.now += timedelta(days=1)
+    await run("tasks.reminders", context)
+    overdue = await Notification.filter(kind="TASK_OVERDUE").count()
+    assert overdue == 1  # A1's from before; A2 has no cadre to tell
+
+
+def test_the_nearest_lead_time_that_has_come_is_the_one_sent() -> None:
+    deadline = datetime(2026, 3, 10, tzinfo=UTC)
+
+    assert reminders_due(deadline, [72, 24], deadline - timedelta(hours=73)) is None
+    assert reminders_due(deadline, [72, 24], deadline - timedelta(hours=72)) == 72
+    assert reminders_due(deadline, [72, 24], deadline - timedelta(hours=2)) == 24
+    assert reminders_due(deadline, [72, 24], deadline) is None
