@@ -15,9 +15,10 @@ __all__ = ["CheckInPoint", "DutyCheckIn", "DutyRule", "WorkCalendarDay"]
 
 class DutyRule(Model):
     # ``person`` is on duty at the community ``unit`` on the official working days
-    # (``working_days``) or on ``weekdays`` (1 = Monday), from ``starts_at`` to
-    # ``ends_at`` local time, between ``valid_from`` and ``valid_until``; a
-    # check-in more than ``grace_minutes`` after the start is late.
+    # (``working_days``) or on ``weekdays`` (1 = Monday), from ``starts_minute``
+    # to ``ends_minute`` (minutes after midnight, China time), between
+    # ``valid_from`` and ``valid_until``; a check-in more than ``grace_minutes``
+    # after the start is late.
 
     id = fields.IntField(primary_key=True)
     unit: fields.ForeignKeyRelation[OrgUnit] = fields.ForeignKeyField(
@@ -30,8 +31,8 @@ class DutyRule(Model):
     name = fields.CharField(max_length=100, default="")
     working_days = fields.BooleanField(default=True)
     weekdays: fields.JSONField[list[int]] = fields.JSONField(default=list)
-    starts_at = fields.TimeField()
-    ends_at = fields.TimeField()
+    starts_minute = fields.SmallIntField()
+    ends_minute = fields.SmallIntField()
     grace_minutes = fields.SmallIntField(default=0)
     valid_from = fields.DateField()
     valid_until = fields.DateField(null=True)

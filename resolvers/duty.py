@@ -63,8 +63,10 @@ __all__ = [
     "duty_statistics",
     "end_rule",
     "is_working_day",
+    "minute_of",
     "period_range",
     "set_calendar_day",
+    "time_of",
     "update_point",
 ]
 
@@ -170,8 +172,21 @@ def period_range(period: Period, day: date) -> tuple[date, date]:
     return start, following - timedelta(days=1)
 
 
-def _local_moment(day: date, moment: time) -> datetime:
-    return datetime.combine(day, moment, tzinfo=CHINA)
+def _local_moment(day: date, minute: int) -> datetime:
+    """``minute`` minutes after midnight of ``day``, China time."""
+    midnight = datetime.combine(day, time(0), tzinfo=CHINA)
+    return midnight + timedelta(minutes=minute)
+
+
+def minute_of(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def time_of(minute: int) -> time:
+    """The time of day of ``minute`` (1440, the end of the day, is 23:59:59)."""
+    if minute >= 24 * 60:
+        return time(23, 59, 59)
+    return time(minute // 60, minute % 60)
 
 
 # -- check-in --------------------------------------------------------------------------
@@ -205,7 +220,7 @@ async def _todays_rule(
     rules = DutyRule.filter(person_id=person_id)
     if unit_id is not None:
         rules = rules.filter(unit_id=unit_id)
-    found = await rules.order_by("starts_at", "id")
+    found = await rules.order_by("starts_minute", "id")
     explicit = await calendar_between(today, today)
     todays = [
         rule
@@ -226,11 +241,15 @@ async def _todays_rule(
             [_error("unitId", "你今天没有值班安排。", DutyErrorCode.NOT_ON_DUTY)]
         )
     for rule in todays:
-        opens = _local_moment(today, rule.starts_at) - timedelta(minutes=EARLY_MINUTES)
-        closes = _local_moment(today, rule.ends_at)
+        opens = _local_moment(today, rule.starts_minute) - timedelta(
+            minutes=EARLY_MINUTES
+        )
+        closes = _local_moment(today, rule.ends_minute)
         if opens <= now <= closes:
             return rule, today
-    first = _local_moment(today, todays[0].starts_at) - timedelta(minutes=EARLY_MINUTES)
+    first = _local_moment(today, todays[0].starts_minute) - timedelta(
+        minutes=EARLY_MINUTES
+    )
     if now < first:
         raise Invalid(
             [
@@ -279,7 +298,7 @@ async def check_in(
         )
     assert point is not None
 
-    opened = _local_moment(today, rule.starts_at)
+    opened = _local_moment(today, rule.starts_minute)
     late = now - opened - timedelta(minutes=rule.grace_minutes)
     minutes_late = (
         int((now - opened).total_seconds() // 60) if late.total_seconds() > 0 else 0
@@ -376,7 +395,7 @@ async def create_rule(context: Context, draft: RuleDraft) -> dict[str, Any]:
                 DutyErrorCode.PERSON_NOT_CADRE,
             )
         )
-    if draft.ends_at <= draft.starts_at:
+    if minute_of(draft.ends_at) <= minute_of(draft.starts_at):
         errors.append(
             _error(
                 "endsAt",
@@ -421,8 +440,8 @@ async def create_rule(context: Context, draft: RuleDraft) -> dict[str, Any]:
             name=draft.name.strip(),
             working_days=draft.working_days,
             weekdays=sorted(set(draft.weekdays)),
-            starts_at=draft.starts_at,
-            ends_at=draft.ends_at,
+            starts_minute=minute_of(draft.starts_at),
+            ends_minute=_end_minute(draft.ends_at),
             grace_minutes=draft.grace_minutes,
             valid_from=draft.valid_from,
             valid_until=draft.valid_until,
@@ -431,6 +450,12 @@ async def create_rule(context: Context, draft: RuleDraft) -> dict[str, Any]:
         work.audit("DutyRule", [rule.id], unit.path)
         work.emit(_rule_event(context, "DUTY_RULE_CREATED", rule))
     return await fetch_row(DutyRule, rule.id)
+
+
+def _end_minute(moment: time) -> int:
+    """A window ending at 23:59 or later lasts to the end of the day."""
+    minute = minute_of(moment)
+    return 24 * 60 if minute >= 23 * 60 + 59 else minute
 
 
 def _rule_event(context: Context, kind: str, rule: DutyRule) -> Event:
@@ -643,7 +668,7 @@ async def duty_statistics(
         "valid_until",
         "working_days",
         "weekdays",
-        "ends_at",
+        "ends_minute",
     )
     found = [r for r in found if r["valid_until"] is None or r["valid_until"] >= first]
     check_ins = (
@@ -665,7 +690,7 @@ async def duty_statistics(
         )
         for duty_day in duty_days(rule, first, last, explicit):
             late = taken.get((rule["id"], duty_day))
-            closed = _local_moment(duty_day, rule["ends_at"]) < now
+            closed = _local_moment(duty_day, rule["ends_minute"]) < now
             if late is None and not closed:
                 tally.pending += 1
                 continue

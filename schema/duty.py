@@ -23,7 +23,7 @@ from permissions.rules import ANYONE, STAFF, VISIBLE, HasRole
 from permissions.scope import visible
 from resolvers import duty as duty_rules
 from resolvers.base import Invalid
-from resolvers.loaders import columns
+from resolvers.loaders import columns, expose
 from resolvers.pagination import paginate
 from schema.base import (
     AppInfo,
@@ -62,8 +62,6 @@ class DutyRule(Node):
     weekdays: list[int] = field(
         VISIBLE, "Otherwise on these weekdays, 1 (Monday) to 7 (Sunday)."
     )
-    starts_at: time = field(VISIBLE, "The window opens (China time).")
-    ends_at: time = field(VISIBLE, "The window closes (China time).")
     grace_minutes: int = field(VISIBLE, "Minutes after the opening before it is late.")
     valid_from: date = field(VISIBLE, "The first day it holds.")
     valid_until: date | None = field(VISIBLE, "The last day it holds; null: open.")
@@ -71,6 +69,15 @@ class DutyRule(Node):
     person: Person | None = related(
         VISIBLE, "Who is on duty.", PersonModel, source="person_id", many=False
     )
+
+    @field(VISIBLE, "The window opens (China time).")
+    def starts_at(self) -> time:
+        return duty_rules.time_of(as_row(self)["starts_minute"])
+
+    @field(VISIBLE, "The window closes (China time).")
+    def ends_at(self) -> time:
+        return duty_rules.time_of(as_row(self)["ends_minute"])
+
     unit: OrgUnit | None = related(
         VISIBLE, "The community.", OrgUnitModel, source="unit_id", many=False
     )
@@ -165,6 +172,8 @@ for _name, _model in (
     ("WorkCalendarDay", WorkCalendarDayModel),
 ):
     register_node(_name, _model)
+# Read by resolvers rather than shown as leaves: rows must carry them.
+expose(DutyRuleModel, frozenset({"starts_minute", "ends_minute"}))
 
 
 def _pk(value: strawberry.ID | None, type_name: str) -> int | None:
