@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import pytest_asyncio
 
 from api.events import LocalBus
 from api.settings import load_settings
@@ -692,3 +693,121 @@ def test_the_nearest_lead_time_that_has_come_is_the_one_sent() -> None:
     assert reminders_due(deadline, [72, 24], deadline - timedelta(hours=72)) == 72
     assert reminders_due(deadline, [72, 24], deadline - timedelta(hours=2)) == 24
     assert reminders_due(deadline, [72, 24], deadline) is None
+
+
+# -- the permission matrix: every path to tasks, assignments, transitions -------------
+
+STAFF_KEYS = (
+    "admin",
+    "official_district",
+    "official_a",
+    "official_b",
+    "cadre_a1",
+    "cadre_b1",
+)
+NOT_STAFF = ("resident_a1", "resident_b1", "company_staff", "committee_member")
+# Task issued by A to A1 and A2 ("甲"), by B to B1 ("乙"), standing at the district.
+TASKS_SEEN = {
+    "admin": {"甲", "乙"},
+    "official_district": {"甲", "乙"},
+    "official_a": {"甲"},
+    "official_b": {"乙"},
+    "cadre_a1": {"甲"},
+    "cadre_b1": {"乙"},
+}
+ASSIGNMENTS_SEEN = {
+    "admin": {"甲一社区", "甲二村", "乙一社区"},
+    "official_district": {"甲一社区", "甲二村", "乙一社区"},
+    "official_a": {"甲一社区", "甲二村"},
+    "official_b": {"乙一社区"},
+    "cadre_a1": {"甲一社区"},
+    "cadre_b1": {"乙一社区"},
+}
+EVERY_PATH = """
+query Every($task: ID!, $assignment: ID!) {
+  tasks { edges { node { title assignments { unit { name }
+                                           transitions { toState } } } } }
+  taskAssignments { edges { node { unit { name } task { title } } } }
+  standingTasks { name }
+  task(id: $task) { title }
+  taskAssignment(id: $assignment) { unit { name } }
+  node(id: $assignment) { id }
+}
+"""
+
+
+@pytest_asyncio.fixture
+async def two_tasks(login: Login, world: World) -> dict[str, str]:
+    a1 = await issued_to_a1(login, world, title="甲")
+    official_b = await login("official_b")
+    issued = await issue(
+        official_b,
+        world,
+        title="乙",
+        unitId=unit_id(world, "B"),
+        communityIds=[unit_id(world, "B1")],
+    )
+    assert issued["errors"] == [], issued
+    await standing(world, name="清垃圾")
+    row = await TaskAssignment.get(id=_pk(a1))
+    return {"task": encode_id("Task", row.task_id), "assignment": a1}
+
+
+@pytest.mark.parametrize("key", STAFF_KEYS)
+async def test_staff_reach_tasks_only_in_their_jurisdiction_by_every_path(
+    login: Login, two_tasks: dict[str, str], key: str
+) -> None:
+    body = await (await login(key)).query(EVERY_PATH, two_tasks)
+
+    assert "errors" not in body, body
+    data = body["data"]
+    titles = {e["node"]["title"] for e in data["tasks"]["edges"]}
+    assert titles == TASKS_SEEN[key]
+    nested = {
+        a["unit"]["name"]
+        for e in data["tasks"]["edges"]
+        for a in e["node"]["assignments"]
+    }
+    assert nested == ASSIGNMENTS_SEEN[key]
+    listed = {e["node"]["unit"]["name"] for e in data["taskAssignments"]["edges"]}
+    assert listed == ASSIGNMENTS_SEEN[key]
+    assert all(
+        a["transitions"]
+        for e in data["tasks"]["edges"]
+        for a in e["node"]["assignments"]
+    )
+    assert [s["name"] for s in data["standingTasks"]] == ["清垃圾"]
+    sees_a1 = "甲一社区" in ASSIGNMENTS_SEEN[key]
+    assert (data["task"] is not None) == ("甲" in TASKS_SEEN[key])
+    assert (data["taskAssignment"] is not None) == sees_a1
+    assert (data["node"] is not None) == sees_a1
+
+
+@pytest.mark.parametrize("key", NOT_STAFF)
+async def test_residents_and_companies_reach_no_task_by_any_path(
+    login: Login, two_tasks: dict[str, str], key: str
+) -> None:
+    client = await login(key)
+
+    for document in (
+        "{ tasks { totalCount } }",
+        "{ taskAssignments { totalCount } }",
+        "{ standingTasks { name } }",
+        f'{{ task(id: "{two_tasks["task"]}") {{ title }} }}',
+        f'{{ taskAssignment(id: "{two_tasks["assignment"]}") {{ state }} }}',
+    ):
+        body = await client.query(document)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", body
+    node = f'{{ node(id: "{two_tasks["assignment"]}") {{ id }} }}'
+    assert (await client.query(node))["data"]["node"] is None
+
+
+async def test_transitions_by_id_follow_their_assignment(
+    login: Login, two_tasks: dict[str, str]
+) -> None:
+    moved = await TaskTransition.get(assignment_id=_pk(two_tasks["assignment"]))
+    node = f'{{ node(id: "{encode_id("TaskTransition", moved.id)}") {{ id }} }}'
+
+    assert (await (await login("cadre_a1")).query(node))["data"]["node"] is not None
+    assert (await (await login("cadre_b1")).query(node))["data"]["node"] is None
+    assert (await (await login("official_b")).query(node))["data"]["node"] is None
