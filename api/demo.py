@@ -35,6 +35,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from api.demo_tasks import load_tasks_demo
 from models import (
     Building,
     CommunityKind,
@@ -1298,6 +1299,7 @@ async def load_demo(scale: str = "district", seed: int = DEFAULT_SEED) -> DemoSu
             )
         if is_postgres:
             await _reset_sequences(connection, rows)
+        await load_tasks_demo(REFERENCE_DATE, seed)
 
     summary = rows.summary()
     logger.info(
