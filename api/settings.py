@@ -66,6 +66,9 @@ class Settings:
     # Keys the fingerprints of ID numbers (resolvers.idnumber); changing it makes
     # every stored fingerprint unmatchable, so it is set once per installation.
     id_key: bytes = DEVELOPMENT_ID_KEY
+    # Run scheduled jobs in this process (every worker may: a lock row per job).
+    jobs: bool = False
+    jobs_interval: int = 60
 
     @property
     def development(self) -> bool:
@@ -146,4 +149,6 @@ def load_settings() -> Settings:
         event_queue_size=_int("YUNSHANG_EVENT_QUEUE_SIZE", 256),
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
         id_key=_id_key(environment, keys),
+        jobs=os.environ.get("YUNSHANG_JOBS", "0") == "1",
+        jobs_interval=_int("YUNSHANG_JOBS_INTERVAL_SECONDS", 60),
     )

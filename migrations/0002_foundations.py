@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
                 ('code', fields.CharField(default='', max_length=60)),
                 ('message', fields.CharField(default='', max_length=300)),
             ],
-            options={'table': 'import_row_report', 'app': 'models', 'indexes': [Index(fields=['run', 'row_number'])], 'pk_attr': 'id'},
+            options={'table': 'import_row_report', 'app': 'models', 'indexes': [Index(fields=['run_id', 'row_number'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -91,7 +91,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('read_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'notification', 'app': 'models', 'unique_together': (('person', 'key'),), 'indexes': [Index(fields=['person', 'read_at'])], 'pk_attr': 'id'},
+            options={'table': 'notification', 'app': 'models', 'unique_together': (('person', 'key'),), 'indexes': [Index(fields=['person_id', 'read_at'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

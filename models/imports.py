@@ -54,4 +54,4 @@ class ImportRowReport(Model):
 
     class Meta:
         table = "import_row_report"
-        indexes = (("run", "row_number"),)
+        indexes = (("run_id", "row_number"),)

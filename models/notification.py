@@ -33,4 +33,4 @@ class Notification(Model):
     class Meta:
         table = "notification"
         unique_together = (("person", "key"),)
-        indexes = (("person", "read_at"),)
+        indexes = (("person_id", "read_at"),)

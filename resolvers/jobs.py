@@ -8,6 +8,7 @@ and lapses when a worker dies holding it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -20,15 +21,30 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from models import JobLock
+from models import JobLock, OrgUnit
 from models import JobRun as JobRunRecord
+from models.enums import Role
+from permissions.caller import Caller, Grant
 from resolvers.context import Context
 
-__all__ = ["JOBS", "Job", "JobRun", "job", "load_jobs", "run_due", "run_job"]
+__all__ = [
+    "JOBS",
+    "SYSTEM_ADDRESS",
+    "Job",
+    "JobRun",
+    "job",
+    "load_jobs",
+    "run_due",
+    "run_job",
+    "scheduler",
+    "system_caller",
+]
 
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=15)
+# The client address of what jobs write, in audit records.
+SYSTEM_ADDRESS = "system:jobs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,3 +160,22 @@ def _summary(record: JobRunRecord) -> dict[str, Any]:
         "started_at": record.started_at,
         "finished_at": record.finished_at,
     }
+
+
+async def system_caller() -> Caller:
+    """Jobs act as an admin over every root of the hierarchy."""
+    roots = await OrgUnit.filter(parent_id=None).order_by("id").values("id", "path")
+    grants = tuple(Grant(Role.ADMIN, row["id"], row["path"]) for row in roots)
+    return Caller(grants=grants, client_address=SYSTEM_ADDRESS)
+
+
+async def scheduler(make_context: Callable[[], Context], interval: float) -> None:
+    """Run due jobs every ``interval`` seconds, for as long as the worker lives."""
+    while True:
+        try:
+            context = make_context()
+            context.caller = await system_caller()
+            await run_due(context)
+        except Exception:
+            logger.exception("the job scheduler's round failed")
+        await asyncio.sleep(interval)
