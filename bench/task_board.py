@@ -229,6 +229,8 @@ def counting() -> Iterator[_Seen]:
 
 
 async def statements_and_inprocess_rate(world: dict[str, Any]) -> dict[str, Any]:
+    """Statements of the board at 5 and at 50 tasks; requests per second in the
+    benchmark's own process (httpx's ASGI transport, so slower than over HTTP)."""
     app = create_app(load_settings(), manage_database=False)
     variables = {"unitId": encode_id("OrgUnit", world["sub"].id)}
     transport = httpx.ASGITransport(app=app)
@@ -435,6 +437,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             results["statements"] = await statements_and_inprocess_rate(world)
             async with servers(1, url, folder, None) as urls:
                 results["http"] = await http_rate(urls[0], world, args.seconds)
+                results["embedded_one_subscriber"] = await feed_latency(
+                    urls, world, 1, args.rounds
+                )
                 results["embedded"] = await feed_latency(
                     urls, world, args.subscribers, args.rounds
                 )

@@ -227,11 +227,14 @@ async def _targets(
                     TaskErrorCode.TARGET_OUTSIDE_UNIT,
                 )
             )
-        for root in roots:
-            if not root["path"].startswith(unit.path):
-                continue
+        inside = [
+            Q(path__startswith=r["path"])
+            for r in roots
+            if r["path"].startswith(unit.path)
+        ]
+        if inside:
             below = await OrgUnit.filter(
-                path__startswith=root["path"], level=Level.COMMUNITY
+                reduce(or_, inside), level=Level.COMMUNITY
             ).values("id", "path", "level")
             found.update((row["id"], row) for row in below)
     if not found and not errors:
