@@ -321,7 +321,7 @@ async def shared_view(
     compute: Compute,
     mark: Callable[[Event], Any],
     caller: Caller,
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     """The values of the channel ``key``: events of ``topic`` under ``path``,
     marked and computed once per batch, as ``caller`` (a caller whose scope is the
     channel's unit, never the subscriber's), for every subscriber alike.

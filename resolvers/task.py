@@ -18,7 +18,8 @@ topic ``task`` at the community's path, published after the commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -969,24 +970,24 @@ def _community_of(event: Event) -> Any:
     return event.data.get("unit_id")
 
 
-async def board_updates(context: Context, unit_id: int) -> AsyncIterator[Any]:
+async def board_updates(context: Context, unit_id: int) -> AsyncGenerator[Any, None]:
     """The board of ``unit_id``, live: the entries of the communities that changed,
     computed once per batch of changes for every subscriber of this unit's board."""
     unit_row = await board_unit(context.caller, unit_id)
-    unit = OrgUnit(id=unit_row["id"], path=unit_row["path"])
+    path = unit_row["path"]
     # The channel reads as an official of exactly this unit: its scope is the
     # board's subtree whoever subscribed first.
-    channel_caller = Caller(grants=(Grant(Role.OFFICIAL, unit.id, unit.path),))
+    channel_caller = Caller(grants=(Grant(Role.OFFICIAL, unit_id, path),))
 
     async def compute(own: Context, marks: frozenset[Any]) -> list[dict[str, Any]]:
         communities = sorted(m for m in marks if isinstance(m, int))
         if not communities:
             return []
         now = own.clock()
-        counts = await board_entries(own.caller, unit.path, now)
-        units = await OrgUnit.filter(
-            id__in=communities, path__startswith=unit.path
-        ).values(*columns(OrgUnit))
+        counts = await board_entries(own.caller, path, now)
+        units = await OrgUnit.filter(id__in=communities, path__startswith=path).values(
+            *columns(OrgUnit)
+        )
         totals = _empty(unit_row)
         for entry in counts.values():
             _add(totals, entry)
@@ -1000,13 +1001,15 @@ async def board_updates(context: Context, unit_id: int) -> AsyncIterator[Any]:
             for row in sorted(units, key=lambda r: r["id"])
         ]
 
-    async for update in shared_view(
+    view = shared_view(
         context,
-        ("task-board", unit.id),
+        ("task-board", unit_id),
         TOPIC,
-        unit.path,
+        path,
         compute,
         _community_of,
         channel_caller,
-    ):
-        yield update
+    )
+    async with aclosing(view) as updates:
+        async for update in updates:
+            yield update
