@@ -46,6 +46,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 from api.app import create_app
+from api.events import LocalBus
 from api.settings import load_settings
 from bench.common import (
     JWT_KEYS,
@@ -57,7 +58,13 @@ from bench.common import (
 from bench.loadgen import run_load
 from models import OrgUnit, Person, RoleAssignment, Task, TaskAssignment
 from models.enums import CommunityKind, Level, Role, TaskRequirement, TaskState
+from permissions.caller import Caller, Grant
+from resolvers.context import Context
+from resolvers.files import LocalFileStore
+from resolvers.notify import LogSender
 from resolvers.passwords import hash_password
+from resolvers.task import Move, move_assignment
+from schema.app import build_schema
 from schema.base import encode_id
 
 HOST = "127.0.0.1"
@@ -272,6 +279,68 @@ async def _login(http: httpx.AsyncClient, phone: str) -> str:
     return token
 
 
+async def fan_out_in_process(
+    world: dict[str, Any], subscribers: int, rounds: int
+) -> dict[str, Any]:
+    """The server's own share: a move, then the feed of ``subscribers`` board
+    subscriptions run by the schema in this process (no sockets, no clients)."""
+    settings = load_settings()
+    schema = build_schema(settings.limits)
+    bus = LocalBus()
+    sub = world["sub"]
+
+    def context(caller: Caller) -> Context:
+        return Context(
+            bus=bus,
+            auth=settings.auth,
+            store=LocalFileStore(settings.data_dir / "files"),
+            sender=LogSender(),
+            caller=caller,
+        )
+
+    official = Caller(
+        person_id=world["official"].id,
+        grants=(Grant(Role.OFFICIAL, sub.id, sub.path),),
+    )
+    variables = {"unitId": encode_id("OrgUnit", sub.id)}
+    streams = [
+        await schema.subscribe(FEED, variables, context_value=context(official))
+        for _ in range(subscribers)
+    ]
+    communities = {c.id: c for c in world["communities"]}
+    cadres = dict(zip(communities, world["cadres"], strict=True))
+    issued = await TaskAssignment.filter(state=TaskState.ISSUED).order_by("id")
+    moves, fan_outs = [], []
+    try:
+        for assignment in issued[:rounds]:
+            waits = [asyncio.ensure_future(anext(s)) for s in streams]
+            await asyncio.sleep(0.05)
+            community = communities[assignment.unit_id]
+            cadre = Caller(
+                person_id=cadres[community.id].id,
+                grants=(Grant(Role.CADRE, community.id, community.path),),
+            )
+            started = time.perf_counter()
+            await move_assignment(context(cadre), assignment.id, Move.ACCEPT)
+            moved = time.perf_counter()
+            results = await asyncio.wait_for(asyncio.gather(*waits), 30)
+            moves.append(moved - started)
+            fan_outs.append(time.perf_counter() - moved)
+            assert not results[0].errors, results[0].errors
+    finally:
+        for stream in streams:
+            await stream.aclose()
+        await bus.close()
+    return {
+        "subscribers": subscribers,
+        "rounds": len(fan_outs),
+        "move_p50_ms": round(statistics.median(moves) * 1000, 1),
+        "fan_out_p50_ms": round(statistics.median(fan_outs) * 1000, 1),
+        "fan_out_max_ms": round(max(fan_outs) * 1000, 1),
+        "per_subscriber_ms": round(statistics.median(fan_outs) * 1000 / subscribers, 3),
+    }
+
+
 # -- servers and subscribers --------------------------------------------------------
 
 
@@ -435,6 +504,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             os.environ["DATABASE_URL"] = url
             world = await build(5)
             results["statements"] = await statements_and_inprocess_rate(world)
+            results["fan_out_in_process"] = await fan_out_in_process(
+                world, args.subscribers, args.rounds
+            )
             async with servers(1, url, folder, None) as urls:
                 results["http"] = await http_rate(urls[0], world, args.seconds)
                 results["embedded_one_subscriber"] = await feed_latency(
