@@ -603,6 +603,19 @@ async def set_calendar_day(
                 is_working=is_working, note=note.strip()[:50]
             )
         work.audit("WorkCalendarDay", [row.id], "", day=day.isoformat())
+        # The calendar holds for every unit: the event is at the root of all.
+        work.emit(
+            Event(
+                TOPIC,
+                "WORK_CALENDAR_SET",
+                "/",
+                "WorkCalendarDay",
+                row.id,
+                context.caller.person_id,
+                at=context.clock(),
+                data={"day": day.isoformat(), "is_working": is_working},
+            )
+        )
     return await fetch_row(WorkCalendarDay, row.id)
 
 

@@ -201,7 +201,7 @@ class _Feed:
         return await self._queue.get()
 
     async def close(self) -> None:
-        self.channel.leave(self)
+        await self.channel.leave(self)
 
 
 class _Channel:
@@ -255,13 +255,15 @@ class _Channel:
                 for value in values:
                     feed.offer(value)
 
-    def leave(self, feed: _Feed) -> None:
+    async def leave(self, feed: _Feed) -> None:
+        """Forget ``feed``; the last one to leave closes the channel."""
         self.feeds.discard(feed)
-        if not self.feeds:
-            self.views._channels.pop(self.key, None)
-            self._reader.cancel()
-            self._worker.cancel()
-            asyncio.get_running_loop().create_task(self._subscription.close())
+        if self.feeds or self.views._channels.get(self.key) is not self:
+            return
+        del self.views._channels[self.key]
+        self._reader.cancel()
+        self._worker.cancel()
+        await self._subscription.close()
 
 
 class SharedViews:

@@ -610,3 +610,48 @@ async def test_a_point_given_in_gcj02_is_stored_as_wgs84(
     point = body["data"]["checkInPointCreate"]["point"]
     assert point["latitude"] == pytest.approx(POINT[0], abs=1e-5)
     assert point["longitude"] == pytest.approx(POINT[1], abs=1e-5)
+
+
+POINTS = "query { checkInPoints { name } }"
+POINTS_SEEN = {
+    "admin": {"社区服务中心", "乙一中心"},
+    "official_district": {"社区服务中心", "乙一中心"},
+    "official_a": {"社区服务中心"},
+    "official_b": {"乙一中心"},
+    "head_a1": {"社区服务中心"},
+    "cadre_a1": {"社区服务中心"},
+    "cadre_b1": {"乙一中心"},
+}
+
+
+@pytest.mark.parametrize("key", sorted(POINTS_SEEN))
+async def test_check_in_points_are_seen_by_staff_of_their_community_and_above(
+    login: Login, duty_world: World, key: str
+) -> None:
+    body = await (await login(key)).query(POINTS)
+
+    assert {p["name"] for p in body["data"]["checkInPoints"]} == POINTS_SEEN[key]
+
+
+@pytest.mark.parametrize("key", REFUSED)
+async def test_check_in_points_are_refused_to_others(
+    login: Login, duty_world: World, key: str
+) -> None:
+    body = await (await login(key)).query(POINTS)
+
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_the_official_calendar_is_public(
+    anonymous: Client, duty_world: World
+) -> None:
+    await WorkCalendarDay.create(day=date(2027, 2, 6), is_working=True, note="调休")
+
+    body = await anonymous.query(
+        '{ workCalendar(startsOn: "2027-01-01", endsOn: "2027-12-31") '
+        "{ day isWorking note } }"
+    )
+
+    assert body["data"]["workCalendar"] == [
+        {"day": "2027-02-06", "isWorking": True, "note": "调休"}
+    ]
