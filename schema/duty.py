@@ -40,7 +40,7 @@ from schema.base import (
 )
 from schema.geo import LocationInput, location_errors
 from schema.node import register_node
-from schema.org import OrgUnit
+from schema.org import OrgUnit, _unit_path
 from schema.person import Person
 from schema.relations import related
 
@@ -193,14 +193,6 @@ def _tally(tally: duty_rules.Tally) -> dict[str, Any]:
         "attendance_rate": tally.attendance_rate,
         "missed_days": tally.days,
     }
-
-
-async def _unit_path(info: AppInfo, unit_id: strawberry.ID | None) -> str | None:
-    pk = _pk(unit_id, "OrgUnit")
-    if pk is None:
-        return None
-    unit = await visible(OrgUnitModel, info.context.caller).get_or_none(id=pk)
-    return unit.path if unit is not None else "/none/"
 
 
 @strawberry.type
