@@ -1,3 +1,3 @@
 """The modules whose import registers scheduled jobs: one line per domain."""
 
-import resolvers.task_jobs  # noqa: F401
+import resolvers.task.jobs  # noqa: F401

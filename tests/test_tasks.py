@@ -33,7 +33,7 @@ from resolvers.context import Context
 from resolvers.files import LocalFileStore
 from resolvers.jobs import run_job
 from resolvers.notify import LogSender
-from resolvers.task_jobs import reminders_due
+from resolvers.task.jobs import reminders_due
 from schema.base import encode_id
 from tests.conftest import Client
 from tests.world import World

@@ -7,7 +7,6 @@ and an overdue warning is keyed by assignment (open once).
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,19 +19,12 @@ from resolvers.base import Work, write
 from resolvers.events import Event
 from resolvers.jobs import JobRun, job
 from resolvers.notifications import notify
-from resolvers.task import (
-    CHINA,
-    MAX_REMINDER_HOURS,
-    OPEN_STATES,
-    TOPIC,
-    issue_standing,
-    overdue_key,
-)
+from resolvers.task.common import CHINA, MAX_REMINDER_HOURS, OPEN_STATES, TOPIC
+from resolvers.task.issue import issue_standing
+from resolvers.task.moves import overdue_key
 from resolvers.warnings import raise_warning
 
 __all__ = ["issue_standing_tasks", "remind_tasks", "reminders_due"]
-
-logger = logging.getLogger("yunshang.task")
 
 
 @job("tasks.standing", every=timedelta(hours=1))
