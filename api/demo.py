@@ -39,6 +39,7 @@ from api.demo_care import load_care_demo
 from api.demo_content import demo_posts
 from api.demo_estates import load_estate_demo
 from api.demo_requests import load_demo_requests
+from api.demo_tasks import load_tasks_demo
 from models import (
     Building,
     CommunityKind,
@@ -1319,6 +1320,7 @@ async def load_demo(
                 "SELECT setval(pg_get_serial_sequence('post', 'id'), "
                 "COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM post"
             )
+        await load_tasks_demo(REFERENCE_DATE, seed)
 
     await load_estate_demo(seed, id_key)  # the register is fingerprinted with id_key
     await load_demo_requests(seed)

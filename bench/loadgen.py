@@ -87,12 +87,18 @@ async def _connection(
 
 
 async def _phase(
-    url: str, body: bytes, connections: int, seconds: float, max_requests: int
+    url: str,
+    body: bytes,
+    connections: int,
+    seconds: float,
+    max_requests: int,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     request = (
-        f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     tally = _Tally()
@@ -124,11 +130,13 @@ async def run_load(
     warmup: float,
     duration: float,
     max_requests: int = MAX_REQUESTS,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """``headers`` go with every request (e.g. ``Authorization``)."""
     _check_loopback(urlsplit(url).hostname or "")
     if warmup > 0:
-        await _phase(url, body, connections, warmup, max_requests)
-    return await _phase(url, body, connections, duration, max_requests)
+        await _phase(url, body, connections, warmup, max_requests, headers)
+    return await _phase(url, body, connections, duration, max_requests, headers)
 
 
 def main() -> int:

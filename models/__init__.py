@@ -12,6 +12,7 @@ from models.care import (
 )
 from models.content import Post
 from models.coordination import DutyCheck, DutyItem
+from models.duty import CheckInPoint, DutyCheckIn, DutyRule, WorkCalendarDay
 from models.enums import Outcome
 from models.evaluation import (
     EvaluationRound,
@@ -41,6 +42,7 @@ from models.property import (
     PropertyRecord,
 )
 from models.request import RequestCategory, RequestJoin, RequestStep, ServiceRequest
+from models.task import StandingTask, Task, TaskAssignment, TaskTransition
 from models.warning import Warning
 from models.webhook import Webhook, WebhookDelivery
 
@@ -90,6 +92,14 @@ __models__ = [
     Visit,
     VisitPhoto,
     TrackPoint,
+    StandingTask,
+    Task,
+    TaskAssignment,
+    TaskTransition,
+    DutyRule,
+    CheckInPoint,
+    DutyCheckIn,
+    WorkCalendarDay,
 ]
 
 __all__ = [
@@ -99,9 +109,12 @@ __all__ = [
     "BeneficiaryTag",
     "Building",
     "CareSetting",
+    "CheckInPoint",
     "CommunityKind",
     "DutyCheck",
+    "DutyCheckIn",
     "DutyItem",
+    "DutyRule",
     "Estate",
     "EstateManagement",
     "EvaluationRound",
@@ -135,7 +148,11 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "ServiceRequest",
+    "StandingTask",
     "StoredFile",
+    "Task",
+    "TaskAssignment",
+    "TaskTransition",
     "TrackPoint",
     "Visit",
     "VisitOrder",
@@ -143,4 +160,5 @@ __all__ = [
     "Warning",
     "Webhook",
     "WebhookDelivery",
+    "WorkCalendarDay",
 ]

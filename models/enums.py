@@ -214,3 +214,23 @@ class VisitOrderReason(StrEnum):
     ORDERED = "ORDERED"
     OVERDUE = "OVERDUE"
     NEW_BENEFICIARY = "NEW_BENEFICIARY"
+
+
+class TaskState(StrEnum):
+    ISSUED = "ISSUED"
+    ACCEPTED = "ACCEPTED"
+    SUBMITTED = "SUBMITTED"
+    VERIFIED = "VERIFIED"
+    RETURNED = "RETURNED"
+
+
+class TaskRequirement(StrEnum):
+    REQUIRED_TEXT = "REQUIRED_TEXT"
+    REQUIRED_FILES = "REQUIRED_FILES"
+    BOTH = "BOTH"
+
+
+class TaskCycle(StrEnum):
+    WEEKLY = "WEEKLY"
+    MONTHLY = "MONTHLY"
+    QUARTERLY = "QUARTERLY"

@@ -379,3 +379,11 @@ def visible(model: type[M], caller: Caller) -> QuerySet[M]:
         raise LookupError(f"{model.__name__} has no row scope") from None
     queryset: QuerySet[M] = scope(caller)
     return queryset
+
+
+# Domains keep their scopes beside their rules and add them here.
+from permissions.duty import DUTY_SCOPES  # noqa: E402
+from permissions.task import TASK_SCOPES  # noqa: E402
+
+SCOPES.update(TASK_SCOPES)
+SCOPES.update(DUTY_SCOPES)

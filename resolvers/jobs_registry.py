@@ -3,4 +3,5 @@
 import resolvers.care
 import resolvers.evaluation
 import resolvers.request.jobs
+import resolvers.task.jobs
 import resolvers.visit  # noqa: F401

@@ -3,31 +3,49 @@
 A subscription asks for a unit; it receives events under that unit that also lie
 inside the caller's jurisdiction, and ends when the caller's token expires or its
 session (or API token) is revoked, closing the connection with 4401.
+
+A screen many people watch (a task board) is a shared view: one channel per key
+and worker subscribes to the bus, computes each batch of changes once, and offers
+the result to the bounded feed of every subscriber of that channel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+)
 from contextlib import aclosing
+from dataclasses import replace
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from models import ApiToken, OrgUnit
-from permissions.caller import STAFF_ROLES
+from permissions.caller import STAFF_ROLES, Caller
 from permissions.errors import NotFound, Unauthenticated
 from resolvers.context import Context
-from resolvers.events import Event
+from resolvers.events import Event, Subscription
 from resolvers.identity import session_is_live
 
 __all__ = [
     "CLOSE_WAIT_SECONDS",
     "RECHECK_SECONDS",
+    "SharedViews",
     "changes_under",
+    "live",
+    "shared_view",
+    "shared_views",
     "stream",
     "subscription_paths",
 ]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How often a live connection re-checks that its session still stands.
 RECHECK_SECONDS = 30.0
@@ -103,10 +121,32 @@ async def stream(
 ) -> AsyncGenerator[Event, None]:
     """Events of ``topic`` under ``paths`` that ``admit`` lets through, until the
     caller's token expires or its session ends (then the socket closes, 4401)."""
+    subscription = context.bus.subscribe(topic, paths)
+    try:
+        async with aclosing(
+            live(context, aiter(subscription), subscription.close)
+        ) as events:
+            async for event in events:
+                if admit(event):
+                    yield event
+    finally:
+        await subscription.close()
+
+
+async def live(
+    context: Context,
+    items: AsyncIterator[T],
+    stop: Callable[[], Awaitable[None]],
+) -> AsyncGenerator[T, None]:
+    """``items`` until the caller's token expires or its session ends.
+
+    The expiry is checked before every item and the session (a query) every
+    ``RECHECK_SECONDS``. When either ends, ``stop`` is called, the websocket is
+    closed with 4401 and the stream waits for the connection to cancel it:
+    anything it sent or raised after the close would go to a socket that is gone.
+    """
     caller = context.caller
     loop = asyncio.get_running_loop()
-    subscription = context.bus.subscribe(topic, paths)
-    events = aiter(subscription)
     try:
         recheck_at = loop.time()
         while True:
@@ -119,20 +159,183 @@ async def stream(
                 left = (caller.expires_at - context.clock()).total_seconds()
                 wait = min(wait, left)
             try:
-                event = await asyncio.wait_for(anext(events), timeout=max(0.0, wait))
+                item = await asyncio.wait_for(anext(items), timeout=max(0.0, wait))
             except TimeoutError:
                 continue
             except StopAsyncIteration:
                 return
-            if admit(event):
-                yield event
+            yield item
     except Unauthenticated as ended:
         if context.close_connection is None:
             raise
         logger.info("subscription ended: %s", ended.message)
-        await subscription.close()
+        await stop()
         await context.close_connection(4401, "Unauthorized")
         # The connection cancels its operations once the socket has closed.
         await asyncio.sleep(CLOSE_WAIT_SECONDS)
+
+
+# -- views shared by channel ------------------------------------------------------
+
+Compute = Callable[[Context, frozenset[Any]], Awaitable[list[Any]]]
+
+
+class _Feed:
+    """One subscriber's bounded queue of a channel's values."""
+
+    def __init__(self, channel: _Channel, size: int) -> None:
+        self.channel = channel
+        self.dropped = 0
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=size)
+
+    def offer(self, value: Any) -> None:
+        if self._queue.full():
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(value)
+
+    def __aiter__(self) -> _Feed:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self._queue.get()
+
+    async def close(self) -> None:
+        await self.channel.leave(self)
+
+
+class _Channel:
+    """One computation per event batch, its values offered to every feed.
+
+    Events that arrive while a computation runs are gathered, by ``mark``, into
+    the next one: a burst of changes costs one computation, not one per event.
+    """
+
+    def __init__(
+        self,
+        views: SharedViews,
+        key: Hashable,
+        subscription: Subscription,
+        compute: Compute,
+        mark: Callable[[Event], Any],
+        context: Context,
+    ) -> None:
+        self.views = views
+        self.key = key
+        self.feeds: set[_Feed] = set()
+        self.computations = 0
+        self._subscription = subscription
+        self._compute = compute
+        self._mark = mark
+        self._context = context
+        self._dirty: set[Any] = set()
+        self._wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        self._reader = loop.create_task(self._read(), name=f"view-read-{key}")
+        self._worker = loop.create_task(self._run(), name=f"view-run-{key}")
+
+    async def _read(self) -> None:
+        async for event in self._subscription:
+            self._dirty.add(self._mark(event))
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            marks, self._dirty = frozenset(self._dirty), set()
+            self._context.reset()
+            try:
+                values = await self._compute(self._context, marks)
+            except Exception:
+                logger.exception("shared view %s failed to compute", self.key)
+                continue
+            self.computations += 1
+            for feed in list(self.feeds):
+                for value in values:
+                    feed.offer(value)
+
+    async def leave(self, feed: _Feed) -> None:
+        """Forget ``feed``; the last one to leave closes the channel."""
+        self.feeds.discard(feed)
+        if self.feeds or self.views._channels.get(self.key) is not self:
+            return
+        del self.views._channels[self.key]
+        self._reader.cancel()
+        self._worker.cancel()
+        await self._subscription.close()
+
+
+class SharedViews:
+    """The channels of one event bus in this worker, by key."""
+
+    def __init__(self) -> None:
+        self._channels: dict[Hashable, _Channel] = {}
+
+    def channel(self, key: Hashable) -> _Channel | None:
+        return self._channels.get(key)
+
+    def join(
+        self,
+        context: Context,
+        key: Hashable,
+        topic: str,
+        path: str,
+        compute: Compute,
+        mark: Callable[[Event], Any],
+        caller: Caller,
+        size: int = 64,
+    ) -> _Feed:
+        channel = self._channels.get(key)
+        if channel is None:
+            own = replace(
+                context,
+                caller=caller,
+                decisions={},
+                loaders={},
+                reveals={},
+                close_connection=None,
+            )
+            subscription = context.bus.subscribe(topic, (path,))
+            channel = _Channel(self, key, subscription, compute, mark, own)
+            self._channels[key] = channel
+        feed = _Feed(channel, size)
+        channel.feeds.add(feed)
+        return feed
+
+
+_VIEWS: WeakKeyDictionary[Any, SharedViews] = WeakKeyDictionary()
+
+
+def shared_views(bus: Any) -> SharedViews:
+    """The shared views of ``bus`` (one set per bus, so per worker)."""
+    views = _VIEWS.get(bus)
+    if views is None:
+        views = _VIEWS[bus] = SharedViews()
+    return views
+
+
+async def shared_view(
+    context: Context,
+    key: Hashable,
+    topic: str,
+    path: str,
+    compute: Compute,
+    mark: Callable[[Event], Any],
+    caller: Caller,
+) -> AsyncGenerator[Any, None]:
+    """The values of the channel ``key``: events of ``topic`` under ``path``,
+    marked and computed once per batch, as ``caller`` (a caller whose scope is the
+    channel's unit, never the subscriber's), for every subscriber alike.
+
+    Whoever subscribes must have been checked to see all of ``path`` before.
+    """
+    feed = shared_views(context.bus).join(
+        context, key, topic, path, compute, mark, caller
+    )
+    try:
+        async with aclosing(live(context, aiter(feed), feed.close)) as values:
+            async for value in values:
+                yield value
     finally:
-        await subscription.close()
+        await feed.close()

@@ -23,6 +23,7 @@ from schema.care import CareMutation, CareQuery, CareSubscription
 from schema.cockpit import CockpitQuery
 from schema.content import ContentMutation, ContentQuery, ContentSubscription
 from schema.coordination import CoordinationMutation, CoordinationQuery
+from schema.duty import DutyMutation, DutyQuery
 from schema.evaluation import (
     EvaluationMutation,
     EvaluationQuery,
@@ -50,6 +51,7 @@ from schema.org import OrgMutation, OrgQuery, OrgSubscription
 from schema.person import PersonMutation, PersonQuery
 from schema.property import PropertyMutation, PropertyQuery
 from schema.request import RequestMutation, RequestQuery, RequestSubscription
+from schema.task import TaskMutation, TaskQuery, TaskSubscription
 from schema.visit import VisitMutation, VisitQuery
 from schema.warning import WarningQuery, WarningSubscription
 from schema.webhook import WebhookMutation, WebhookQuery
@@ -77,6 +79,8 @@ class Query(
     CockpitQuery,
     CareQuery,
     VisitQuery,
+    TaskQuery,
+    DutyQuery,
 ):
     pass
 
@@ -96,6 +100,8 @@ class Mutation(
     ContentMutation,
     CareMutation,
     VisitMutation,
+    TaskMutation,
+    DutyMutation,
 ):
     pass
 
@@ -110,6 +116,7 @@ class Subscription(
     RequestSubscription,
     ContentSubscription,
     CareSubscription,
+    TaskSubscription,
 ):
     pass
 

@@ -1,0 +1,657 @@
+"""Duty attendance: check-ins by location, the fence's edge, GCJ-02 input, late and
+missed duty, statistics on a known month, and who sees whose attendance.
+
+Besides ``tests.world``: head_a1 (书记 of A1) heads community A1, where cadre_a1
+is a cadre with no head post; A1 has one check-in point at 新桥 with 100 m.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+
+from api.events import LocalBus
+from api.settings import load_settings
+from models import CheckInPoint, DutyCheckIn, DutyRule, RoleAssignment, WorkCalendarDay
+from models.enums import Role
+from permissions.caller import Caller, Grant
+from resolvers import duty
+from resolvers.base import Invalid
+from resolvers.context import Context
+from resolvers.files import LocalFileStore
+from resolvers.geo import distance_m, wgs84_to_gcj02
+from resolvers.notify import LogSender
+from schema.base import encode_id
+from tests.conftest import Client
+from tests.world import PAST, World, add_person
+
+Login = Callable[[str], Awaitable[Client]]
+CST = ZoneInfo("Asia/Shanghai")
+POINT = (27.9701, 120.6052)  # WGS-84
+RADIUS = 100.0
+# One degree of latitude in metres, as resolvers.geo measures it.
+DEGREE_M = distance_m(0.0, 0.0, 1.0, 0.0)
+
+CHECK_IN = """
+mutation CheckIn($location: LocationInput!) {
+  dutyCheckIn(location: $location) {
+    errors { field code message }
+    distanceM
+    nearestPoint { name }
+    checkIn { id day minutesLate isLate distanceM latitude longitude
+              person { name } point { name } }
+  }
+}
+"""
+STATISTICS = """
+query Stats($period: DutyPeriod!, $day: Date!, $unitId: ID, $personId: ID) {
+  dutyStatistics(period: $period, day: $day, unitId: $unitId, personId: $personId) {
+    startsOn endsOn
+    totals { scheduled attended late missed attendanceRate }
+    people { person { name } scheduled attended late missed }
+  }
+}
+"""
+RULES = "query { dutyRules { name person { name } } }"
+CHECK_INS = "query { dutyCheckIns { totalCount edges { node { person { name } } } } }"
+
+
+@pytest_asyncio.fixture
+async def duty_world(world: World) -> World:
+    a1 = world.units["A1"]
+    head = await add_person(world, "head_a1", "甲一主任", "13900000011")
+    await RoleAssignment.create(
+        person=head,
+        role=Role.CADRE,
+        unit=a1,
+        unit_path=a1.path,
+        title="书记",
+        starts_at=PAST,
+    )
+    await CheckInPoint.create(
+        unit=a1,
+        unit_path=a1.path,
+        name="社区服务中心",
+        latitude=POINT[0],
+        longitude=POINT[1],
+        radius_m=RADIUS,
+    )
+    b1 = world.units["B1"]
+    await CheckInPoint.create(
+        unit=b1,
+        unit_path=b1.path,
+        name="乙一中心",
+        latitude=28.0,
+        longitude=120.7,
+        radius_m=RADIUS,
+    )
+    return world
+
+
+async def all_day_rule(world: World, key: str, unit: str = "A1") -> DutyRule:
+    """On duty every day, all day (so HTTP tests do not depend on the hour)."""
+    community = world.units[unit]
+    return await DutyRule.create(
+        unit=community,
+        unit_path=community.path,
+        person=world.people[key],
+        name="全天",
+        working_days=False,
+        weekdays=[1, 2, 3, 4, 5, 6, 7],
+        starts_minute=0,
+        ends_minute=24 * 60,
+        grace_minutes=0,
+        valid_from=date(2020, 1, 1),
+    )
+
+
+def north_of(point: tuple[float, float], metres: float) -> tuple[float, float]:
+    return point[0] + metres / DEGREE_M, point[1]
+
+
+def location(
+    position: tuple[float, float],
+    accuracy: float = 10.0,
+    system: str = "WGS84",
+) -> dict[str, Any]:
+    return {
+        "latitude": position[0],
+        "longitude": position[1],
+        "accuracy": accuracy,
+        "system": system,
+    }
+
+
+async def check_in(client: Client, where: dict[str, Any]) -> dict[str, Any]:
+    body = await client.query(CHECK_IN, {"location": where})
+    assert "errors" not in body, body
+    result: dict[str, Any] = body["data"]["dutyCheckIn"]
+    return result
+
+
+# -- check-in --------------------------------------------------------------------------
+
+
+async def test_a_check_in_at_the_point_is_taken(
+    login: Login, duty_world: World
+) -> None:
+    await all_day_rule(duty_world, "cadre_a1")
+
+    result = await check_in(await login("cadre_a1"), location(north_of(POINT, 30)))
+
+    assert result["errors"] == []
+    taken = result["checkIn"]
+    assert taken["person"]["name"] == "甲一书记"
+    assert taken["point"]["name"] == "社区服务中心"
+    assert taken["distanceM"] == pytest.approx(30, abs=0.2)
+    assert taken["day"] == datetime.now(CST).date().isoformat()
+    assert await DutyCheckIn.all().count() == 1
+
+
+async def test_the_radius_edge_counts_and_a_metre_beyond_does_not(
+    login: Login, duty_world: World
+) -> None:
+    await all_day_rule(duty_world, "cadre_a1")
+    cadre = await login("cadre_a1")
+
+    outside = await check_in(cadre, location(north_of(POINT, RADIUS + 1)))
+    edge = await check_in(cadre, location(north_of(POINT, RADIUS - 0.01)))
+
+    assert [e["code"] for e in outside["errors"]] == ["OUTSIDE_FENCE"]
+    assert outside["distanceM"] == pytest.approx(RADIUS + 1, abs=0.2)
+    assert outside["nearestPoint"] == {"name": "社区服务中心"}
+    assert outside["checkIn"] is None
+    assert edge["errors"] == []
+
+
+async def test_far_away_the_refusal_says_how_far(
+    login: Login, duty_world: World
+) -> None:
+    await all_day_rule(duty_world, "cadre_a1")
+
+    result = await check_in(await login("cadre_a1"), location(north_of(POINT, 2500)))
+
+    (error,) = result["errors"]
+    assert error["code"] == "OUTSIDE_FENCE"
+    assert "2500" in error["message"]
+    assert result["distanceM"] == pytest.approx(2500, abs=1)
+    assert await DutyCheckIn.all().count() == 0
+
+
+async def test_a_fix_too_poor_to_tell_is_refused(
+    login: Login, duty_world: World
+) -> None:
+    await all_day_rule(duty_world, "cadre_a1")
+
+    result = await check_in(await login("cadre_a1"), location(POINT, accuracy=500))
+
+    assert [e["code"] for e in result["errors"]] == ["ACCURACY_TOO_POOR"]
+    assert await DutyCheckIn.all().count() == 0
+
+
+async def test_a_gcj02_position_is_converted_before_the_fence_decides(
+    login: Login, duty_world: World
+) -> None:
+    await all_day_rule(duty_world, "cadre_a1")
+    cadre = await login("cadre_a1")
+    # What a Chinese map SDK reports standing on the point.
+    shifted = wgs84_to_gcj02(*POINT)
+    # The same numbers taken for WGS-84 lie hundreds of metres off.
+    assert distance_m(*shifted, *POINT) > 300
+
+    wrong = await check_in(cadre, location(shifted, system="WGS84"))
+    right = await check_in(cadre, location(shifted, system="GCJ02"))
+
+    assert [e["code"] for e in wrong["errors"]] == ["OUTSIDE_FENCE"]
+    assert right["errors"] == []
+    assert right["checkIn"]["distanceM"] < 1
+    assert right["checkIn"]["latitude"] == pytest.approx(POINT[0], abs=1e-5)
+    assert right["checkIn"]["longitude"] == pytest.approx(POINT[1], abs=1e-5)
+
+
+async def test_one_check_in_per_duty_day(login: Login, duty_world: World) -> None:
+    await all_day_rule(duty_world, "cadre_a1")
+    cadre = await login("cadre_a1")
+    await check_in(cadre, location(POINT))
+
+    again = await check_in(cadre, location(POINT))
+
+    assert [e["code"] for e in again["errors"]] == ["ALREADY_CHECKED_IN"]
+    assert await DutyCheckIn.all().count() == 1
+
+
+async def test_without_a_duty_today_there_is_no_check_in(
+    login: Login, duty_world: World
+) -> None:
+    result = await check_in(await login("cadre_a1"), location(POINT))
+
+    assert [e["code"] for e in result["errors"]] == ["NOT_ON_DUTY"]
+
+
+async def test_a_bad_location_is_refused_before_anything(
+    login: Login, duty_world: World
+) -> None:
+    await all_day_rule(duty_world, "cadre_a1")
+
+    result = await check_in(
+        await login("cadre_a1"), {"latitude": 95, "longitude": 120, "accuracy": 5}
+    )
+
+    assert [e["code"] for e in result["errors"]] == ["LATITUDE_RANGE"]
+
+
+@pytest.mark.parametrize(
+    ("key", "code"),
+    [
+        ("official_a", "FORBIDDEN"),
+        ("resident_a1", "FORBIDDEN"),
+        ("company_staff", "FORBIDDEN"),
+    ],
+)
+async def test_only_cadres_check_in(
+    login: Login, duty_world: World, key: str, code: str
+) -> None:
+    body = await (await login(key)).query(CHECK_IN, {"location": location(POINT)})
+
+    assert body["errors"][0]["extensions"]["code"] == code
+
+
+async def test_anonymous_cannot_check_in(anonymous: Client, duty_world: World) -> None:
+    body = await anonymous.query(CHECK_IN, {"location": location(POINT)})
+
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+# -- the window, late and missed (a controllable clock) --------------------------------
+
+
+def cadre_context(
+    world: World, tmp: Path, now: datetime, key: str = "cadre_a1"
+) -> Context:
+    a1 = world.units["A1"]
+    return Context(
+        bus=LocalBus(),
+        auth=load_settings().auth,
+        store=LocalFileStore(tmp),
+        sender=LogSender(),
+        caller=Caller(
+            person_id=world.people[key].id, grants=(Grant(Role.CADRE, a1.id, a1.path),)
+        ),
+        clock=lambda: now,
+    )
+
+
+async def office_rule(world: World, key: str = "cadre_a1") -> DutyRule:
+    """Working days, 08:30 to 17:30 China time, ten minutes' grace."""
+    a1 = world.units["A1"]
+    return await DutyRule.create(
+        unit=a1,
+        unit_path=a1.path,
+        person=world.people[key],
+        name="工作日",
+        working_days=True,
+        starts_minute=8 * 60 + 30,
+        ends_minute=17 * 60 + 30,
+        grace_minutes=10,
+        valid_from=date(2026, 9, 1),
+    )
+
+
+def at(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=CST)
+
+
+@pytest.mark.parametrize(
+    ("moment", "outcome"),
+    [
+        (at(2026, 10, 12, 7, 29), "TOO_EARLY"),
+        (at(2026, 10, 12, 7, 30), 0),  # an hour early is on time
+        (at(2026, 10, 12, 8, 40), 0),  # the end of the grace
+        (at(2026, 10, 12, 8, 41), 11),  # late: minutes after the opening
+        (at(2026, 10, 12, 17, 30), 540),
+        (at(2026, 10, 12, 17, 31), "WINDOW_CLOSED"),
+        (at(2026, 10, 3, 9, 0), "NOT_ON_DUTY"),  # 国庆节
+        (at(2026, 10, 10, 9, 0), 30),  # a Saturday worked in exchange (调休)
+    ],
+)
+async def test_the_window_decides_on_time_late_or_refused(
+    settings: Any,
+    duty_world: World,
+    tmp_path: Path,
+    moment: datetime,
+    outcome: int | str,
+) -> None:
+    await office_rule(duty_world)
+    context = cadre_context(duty_world, tmp_path, moment)
+    where = duty.Location(*POINT, 10.0)
+
+    if isinstance(outcome, str):
+        with pytest.raises(Invalid) as refused:
+            await duty.check_in(context, where)
+        assert [e.code for e in refused.value.errors] == [outcome]
+        return
+    taken = await duty.check_in(context, where)
+    assert taken["minutes_late"] == outcome
+    assert taken["day"] == moment.date()
+
+
+async def test_statistics_of_a_known_month(
+    settings: Any, duty_world: World, tmp_path: Path
+) -> None:
+    rule = await office_rule(duty_world)
+    a1 = duty_world.units["A1"]
+    point = await CheckInPoint.get(unit_id=a1.id)
+    # October 2026 has 18 official working days (国庆节 1-7, 调休 on the 10th).
+    on_time = [8, 9, 10, 12, 13, 14, 15, 16, 19, 20]
+    late = [21, 22, 23]
+    for day in on_time + late:
+        await DutyCheckIn.create(
+            rule=rule,
+            person_id=rule.person_id,
+            unit=a1,
+            unit_path=a1.path,
+            point=point,
+            day=date(2026, 10, day),
+            at=at(2026, 10, day, 8, 30),
+            latitude=POINT[0],
+            longitude=POINT[1],
+            accuracy_m=5,
+            distance_m=1,
+            minutes_late=25 if day in late else 0,
+        )
+    context = cadre_context(duty_world, tmp_path, at(2026, 11, 2, 9, 0))
+
+    month = await duty.duty_statistics(context, duty.Period.MONTH, date(2026, 10, 15))
+    week = await duty.duty_statistics(context, duty.Period.WEEK, date(2026, 10, 7))
+    day = await duty.duty_statistics(context, duty.Period.DAY, date(2026, 10, 26))
+
+    assert (month.first, month.last) == (date(2026, 10, 1), date(2026, 10, 31))
+    totals = month.totals
+    assert (totals.scheduled, totals.attended, totals.late, totals.missed) == (
+        18,
+        13,
+        3,
+        5,
+    )
+    assert totals.attendance_rate == round(13 / 18, 4)
+    assert month.people[0].days == [date(2026, 10, d) for d in (26, 27, 28, 29, 30)]
+    # The week of 国庆节: Monday 5th to Sunday 11th; on duty the 8th to the 10th.
+    assert (week.first, week.totals.scheduled, week.totals.attended) == (
+        date(2026, 10, 5),
+        3,
+        3,
+    )
+    assert (day.totals.scheduled, day.totals.missed) == (1, 1)
+
+
+async def test_an_open_window_is_pending_not_missed(
+    settings: Any, duty_world: World, tmp_path: Path
+) -> None:
+    await office_rule(duty_world)
+    context = cadre_context(duty_world, tmp_path, at(2026, 10, 12, 10, 0))
+
+    today = await duty.duty_statistics(context, duty.Period.DAY, date(2026, 10, 12))
+
+    assert (today.totals.scheduled, today.totals.pending) == (0, 1)
+
+
+async def test_an_explicit_calendar_day_wins_and_an_unknown_year_falls_back() -> None:
+    explicit = {date(2026, 10, 12): False, date(2027, 2, 6): True}
+
+    assert duty.is_working_day(date(2026, 10, 12), explicit) is False
+    assert duty.is_working_day(date(2026, 10, 13), explicit) is True
+    assert duty.is_working_day(date(2027, 2, 6), explicit) is True  # a Saturday
+    assert duty.is_working_day(date(2027, 2, 8), {}) is True  # a Monday
+    assert duty.is_working_day(date(2027, 2, 7), {}) is False  # a Sunday
+
+
+async def test_calendar_days_entered_by_an_admin_count(
+    login: Login, duty_world: World
+) -> None:
+    admin = await login("admin")
+    body = await admin.query(
+        """mutation { workCalendarDaySet(day: "2027-02-06", isWorking: true,
+             note: "春节调休") { errors { code } day { day isWorking note } } }"""
+    )
+    assert body["data"]["workCalendarDaySet"]["day"]["isWorking"] is True
+    assert await WorkCalendarDay.filter(day=date(2027, 2, 6)).exists()
+
+    refused = await (await login("official_district")).query(
+        """mutation { workCalendarDaySet(day: "2027-02-07", isWorking: true) {
+             errors { code } } }"""
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+# -- who sees whose attendance ---------------------------------------------------------
+
+
+@pytest_asyncio.fixture
+async def attendance(duty_world: World) -> World:
+    """Rules and a check-in for cadre_a1 and head_a1 (A1), and cadre_b1 (B1)."""
+    for key, unit in (("cadre_a1", "A1"), ("head_a1", "A1"), ("cadre_b1", "B1")):
+        rule = await all_day_rule(duty_world, key, unit)
+        community = duty_world.units[unit]
+        point = await CheckInPoint.get(unit_id=community.id)
+        await DutyCheckIn.create(
+            rule=rule,
+            person_id=rule.person_id,
+            unit=community,
+            unit_path=community.path,
+            point=point,
+            day=date(2026, 1, 5),
+            at=datetime(2026, 1, 5, 1, tzinfo=UTC),
+            latitude=POINT[0],
+            longitude=POINT[1],
+            accuracy_m=5,
+            distance_m=1,
+        )
+    return duty_world
+
+
+ATTENDANCE_SEEN = {
+    "admin": {"甲一书记", "甲一主任", "乙一书记"},
+    "official_district": {"甲一书记", "甲一主任", "乙一书记"},
+    "official_a": {"甲一书记", "甲一主任"},
+    "official_b": {"乙一书记"},
+    "head_a1": {"甲一书记", "甲一主任"},
+    "cadre_a1": {"甲一书记"},
+    "cadre_b1": {"乙一书记"},
+}
+REFUSED = ("resident_a1", "resident_b1", "company_staff", "committee_member")
+
+
+@pytest.mark.parametrize("key", sorted(ATTENDANCE_SEEN))
+async def test_attendance_is_seen_by_self_head_and_officials_above(
+    login: Login, attendance: World, key: str
+) -> None:
+    client = await login(key)
+
+    rules = (await client.query(RULES))["data"]["dutyRules"]
+    check_ins = (await client.query(CHECK_INS))["data"]["dutyCheckIns"]
+    stats = (await client.query(STATISTICS, {"period": "MONTH", "day": "2026-01-05"}))[
+        "data"
+    ]["dutyStatistics"]
+
+    expected = ATTENDANCE_SEEN[key]
+    assert {r["person"]["name"] for r in rules} == expected
+    assert {e["node"]["person"]["name"] for e in check_ins["edges"]} == expected
+    assert {p["person"]["name"] for p in stats["people"]} == expected
+
+
+@pytest.mark.parametrize("key", REFUSED)
+async def test_attendance_is_refused_to_others(
+    login: Login, attendance: World, key: str
+) -> None:
+    client = await login(key)
+
+    for document, variables in (
+        (RULES, {}),
+        (CHECK_INS, {}),
+        (STATISTICS, {"period": "DAY", "day": "2026-01-05"}),
+    ):
+        body = await client.query(document, variables)
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_check_in_by_id_is_hidden_outside_the_scope(
+    login: Login, attendance: World
+) -> None:
+    head_b = await DutyCheckIn.get(person_id=attendance.people["cadre_b1"].id)
+    node = f'{{ node(id: "{encode_id("DutyCheckIn", head_b.id)}") {{ id }} }}'
+
+    assert (await (await login("cadre_a1")).query(node))["data"]["node"] is None
+    assert (await (await login("head_a1")).query(node))["data"]["node"] is None
+    seen = (await (await login("official_b")).query(node))["data"]["node"]
+    assert seen is not None
+
+
+# -- managing rules and points ---------------------------------------------------------
+
+RULE_CREATE = """
+mutation Rule($input: DutyRuleInput!) {
+  dutyRuleCreate(input: $input) { errors { field code } rule { id name } }
+}
+"""
+POINT_CREATE = """
+mutation Point($input: CheckInPointInput!) {
+  checkInPointCreate(input: $input) {
+    errors { field code } point { latitude longitude radiusM }
+  }
+}
+"""
+
+
+def rule_input(world: World, **overrides: Any) -> dict[str, Any]:
+    values = {
+        "unitId": encode_id("OrgUnit", world.units["A1"].id),
+        "personId": encode_id("Person", world.people["cadre_a1"].id),
+        "startsAt": "08:30:00",
+        "endsAt": "17:30:00",
+        "validFrom": "2026-01-01",
+        "name": "白班",
+    }
+    return {**values, **overrides}
+
+
+@pytest.mark.parametrize(
+    ("key", "allowed"),
+    [
+        ("head_a1", True),
+        ("official_a", True),
+        ("official_district", True),
+        ("cadre_a1", False),
+        ("official_b", False),
+        ("cadre_b1", False),
+    ],
+)
+async def test_the_head_and_officials_above_set_the_rules(
+    login: Login, duty_world: World, key: str, allowed: bool
+) -> None:
+    body = await (await login(key)).query(
+        RULE_CREATE, {"input": rule_input(duty_world)}
+    )
+
+    if allowed:
+        assert body["data"]["dutyRuleCreate"]["errors"] == []
+        assert await DutyRule.all().count() == 1
+    else:
+        assert body["errors"][0]["extensions"]["code"] in {"FORBIDDEN", "NOT_FOUND"}
+        assert await DutyRule.all().count() == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"endsAt": "08:00:00"}, "WINDOW_INVALID"),
+        ({"workingDays": False, "weekdays": [0]}, "WEEKDAYS_INVALID"),
+        ({"validUntil": "2025-01-01"}, "PERIOD_INVALID"),
+        ({"personId": "resident_a1"}, "PERSON_NOT_CADRE"),
+    ],
+)
+async def test_a_bad_rule_is_refused(
+    login: Login, duty_world: World, overrides: dict[str, Any], code: str
+) -> None:
+    if overrides.get("personId") == "resident_a1":
+        overrides["personId"] = encode_id("Person", duty_world.people["resident_a1"].id)
+
+    body = await (await login("head_a1")).query(
+        RULE_CREATE, {"input": rule_input(duty_world, **overrides)}
+    )
+
+    codes = [e["code"] for e in body["data"]["dutyRuleCreate"]["errors"]]
+    assert codes == [code]
+    assert await DutyRule.all().count() == 0
+
+
+async def test_a_point_given_in_gcj02_is_stored_as_wgs84(
+    login: Login, duty_world: World
+) -> None:
+    shifted = wgs84_to_gcj02(*POINT)
+
+    body = await (await login("head_a1")).query(
+        POINT_CREATE,
+        {
+            "input": {
+                "unitId": encode_id("OrgUnit", duty_world.units["A1"].id),
+                "name": "村委会",
+                "location": location(shifted, system="GCJ02"),
+                "radiusM": 80,
+            }
+        },
+    )
+
+    point = body["data"]["checkInPointCreate"]["point"]
+    assert point["latitude"] == pytest.approx(POINT[0], abs=1e-5)
+    assert point["longitude"] == pytest.approx(POINT[1], abs=1e-5)
+
+
+POINTS = "query { checkInPoints { name } }"
+POINTS_SEEN = {
+    "admin": {"社区服务中心", "乙一中心"},
+    "official_district": {"社区服务中心", "乙一中心"},
+    "official_a": {"社区服务中心"},
+    "official_b": {"乙一中心"},
+    "head_a1": {"社区服务中心"},
+    "cadre_a1": {"社区服务中心"},
+    "cadre_b1": {"乙一中心"},
+}
+
+
+@pytest.mark.parametrize("key", sorted(POINTS_SEEN))
+async def test_check_in_points_are_seen_by_staff_of_their_community_and_above(
+    login: Login, duty_world: World, key: str
+) -> None:
+    body = await (await login(key)).query(POINTS)
+
+    assert {p["name"] for p in body["data"]["checkInPoints"]} == POINTS_SEEN[key]
+
+
+@pytest.mark.parametrize("key", REFUSED)
+async def test_check_in_points_are_refused_to_others(
+    login: Login, duty_world: World, key: str
+) -> None:
+    body = await (await login(key)).query(POINTS)
+
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_the_official_calendar_is_public(
+    anonymous: Client, duty_world: World
+) -> None:
+    await WorkCalendarDay.create(day=date(2027, 2, 6), is_working=True, note="调休")
+
+    body = await anonymous.query(
+        '{ workCalendar(startsOn: "2027-01-01", endsOn: "2027-12-31") '
+        "{ day isWorking note } }"
+    )
+
+    assert body["data"]["workCalendar"] == [
+        {"day": "2027-02-06", "isWorking": True, "note": "调休"}
+    ]
