@@ -15,7 +15,7 @@ class Person(Model):
     name = fields.CharField(max_length=50)
     phone = fields.CharField(max_length=20, unique=True, null=True)
     password_hash = fields.CharField(max_length=200, null=True)
-    id_number = fields.CharField(max_length=18, null=True)
+    id_number = fields.CharField(max_length=18, null=True, db_index=True)
     gender = fields.CharField(max_length=1, null=True)
     birth_date = fields.DateField(null=True)
     is_active = fields.BooleanField(default=True)
