@@ -40,7 +40,7 @@ from permissions.rules import VISIBLE, Decision, Rule, Sensitive
 from resolvers.context import Context
 from resolvers.loaders import expose
 from schema.base import RULE, encode_id
-from schema.execution import PLAIN, NotFiled
+from schema.execution import PLAIN, PLAIN_ID, PLAIN_KEY, PLAIN_SLOT, NotFiled
 from schema.relations import (
     PAGE,
     RELATION,
@@ -95,6 +95,7 @@ def _row_getter(key: str) -> Resolver:
             return source[key]
         return getattr(source, key)
 
+    setattr(read, PLAIN_KEY, key)
     return _plain(read)
 
 
@@ -103,6 +104,7 @@ def _id_getter(type_name: str) -> Resolver:
         pk = source["id"] if type(source) is dict else source.id
         return encode_id(type_name, pk)
 
+    setattr(read, PLAIN_ID, type_name)
     return _plain(read)
 
 
@@ -190,6 +192,7 @@ def _relation_resolver(declared: Relation, rule: Rule) -> Resolver:
                 raise NotFiled
             return filed
 
+        setattr(read, PLAIN_SLOT, slot)
         setattr(resolve, PLAIN, read)
         return resolve
 
