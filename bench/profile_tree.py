@@ -22,6 +22,7 @@ import cProfile
 import ctypes
 import gc
 import io
+import os
 import pstats
 import statistics
 import sys
@@ -38,6 +39,7 @@ from api.app import create_app
 from api.demo import load_demo
 from api.settings import load_settings
 from bench.common import bench_environment, migrated_database, throwaway_database
+from bench.limit import app as limit_app
 from bench.org_tree import QUERY
 from models import OrgUnit
 from models.enums import Level
@@ -49,7 +51,7 @@ __all__ = ["main"]
 class Call:
     """One POST /graphql straight into the ASGI app, the body collected."""
 
-    def __init__(self, app: Any, body: bytes) -> None:
+    def __init__(self, app: Any, body: bytes, path: str = "/graphql") -> None:
         self.app = app
         self.body = body
         self.scope = {
@@ -58,8 +60,8 @@ class Call:
             "http_version": "1.1",
             "method": "POST",
             "scheme": "http",
-            "path": "/graphql",
-            "raw_path": b"/graphql",
+            "path": path,
+            "raw_path": path.encode(),
             "query_string": b"",
             "root_path": "",
             "headers": [
@@ -108,13 +110,18 @@ async def _run(args: argparse.Namespace) -> None:
             )
             settings = load_settings()
             app = create_app(settings, manage_database=False)
+            if args.limit:
+                os.environ["DATABASE_URL"] = database
+                app, path = limit_app, "/tree"
+            else:
+                path = "/graphql"
             async with app.router.lifespan_context(app):
-                call = Call(app, body)
+                call = Call(app, body, path)
                 answer = await call()
                 if b'"errors"' in answer:
                     raise SystemExit(answer[:1000].decode())
                 print(f"{len(answer)} bytes", flush=True)
-                if args.compare:
+                if args.compare and not args.limit:
                     limits = replace(settings.limits, fast_execution=False)
                     plain = create_app(
                         replace(settings, limits=limits), manage_database=False
@@ -124,22 +131,20 @@ async def _run(args: argparse.Namespace) -> None:
                 for _ in range(20):
                     await call()
                 if args.callgrind:
-                    await _instructions_of(call, args.requests, args.callgrind)
+                    await _instructions_of(
+                        call, args.requests, args.concurrency, args.callgrind
+                    )
                     return
                 times = []
                 for _ in range(args.rounds):
                     started = time.process_time()
-                    for _ in range(args.requests):
-                        await call()
+                    await _calls(call, args.requests, args.concurrency)
                     spent = time.process_time() - started
                     times.append(1000 * spent / args.requests)
+                rounds = ", ".join(f"{t:.2f}" for t in times)
                 print(
-                    "CPU ms per request: lowest %.2f, median %.2f (rounds %s)"
-                    % (
-                        min(times),
-                        statistics.median(times),
-                        ", ".join(f"{t:.2f}" for t in times),
-                    )
+                    f"CPU ms per request: lowest {min(times):.2f}, "
+                    f"median {statistics.median(times):.2f} (rounds {rounds})"
                 )
                 if args.cprofile:
                     profile = cProfile.Profile()
@@ -154,12 +159,23 @@ async def _run(args: argparse.Namespace) -> None:
                     print(text.getvalue())
 
 
-async def _instructions_of(call: Call, requests: int, library: str) -> None:
+async def _calls(call: Call, requests: int, concurrency: int) -> None:
+    """``requests`` calls, ``concurrency`` of them in flight at a time."""
+    if concurrency == 1:
+        for _ in range(requests):
+            await call()
+        return
+    for _ in range(0, requests, concurrency):
+        await asyncio.gather(*(call() for _ in range(concurrency)))
+
+
+async def _instructions_of(
+    call: Call, requests: int, concurrency: int, library: str
+) -> None:
     marks = ctypes.CDLL(library)
     gc.collect()
     marks.cg_start()
-    for _ in range(requests):
-        await call()
+    await _calls(call, requests, concurrency)
     marks.cg_stop()
 
 
@@ -172,6 +188,12 @@ def main() -> int:
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--compare", action="store_true")
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="requests in flight at a time"
+    )
+    parser.add_argument(
+        "--limit", action="store_true", help="measure the limit (bench/limit.py)"
+    )
     parser.add_argument(
         "--callgrind",
         metavar="LIBRARY",

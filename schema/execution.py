@@ -30,6 +30,7 @@ document compiles once per worker.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, cast
 
 from graphql import (
@@ -48,7 +49,16 @@ from graphql.type.scalars import (
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-__all__ = ["PLAIN", "PLAIN_ID", "PLAIN_KEY", "PLAIN_SLOT", "FastExecutionContext"]
+from schema.base import encode_id
+
+__all__ = [
+    "PLAIN",
+    "PLAIN_ID",
+    "PLAIN_KEY",
+    "PLAIN_SLOT",
+    "FastExecutionContext",
+    "global_id",
+]
 
 # Set by ``schema.governance`` on resolvers that only read the row: the attribute
 # holds ``read(source, context) -> value``; a relation's raises ``NotFiled`` when
@@ -60,6 +70,11 @@ PLAIN = "__yunshang_plain__"
 PLAIN_KEY = "__yunshang_plain_key__"
 PLAIN_ID = "__yunshang_plain_id__"
 PLAIN_SLOT = "__yunshang_plain_slot__"
+
+
+# ``encode_id`` of the ids a worker shows most, kept (a list screen shows the same
+# rows again and again; base64 costs more than the lookup).
+global_id = lru_cache(maxsize=16384, typed=True)(encode_id)
 
 
 class NotFiled(Exception):
@@ -231,9 +246,7 @@ def _read_expression(read: Read, slot_kind: str, env: dict[str, Any], i: int) ->
 
 
 def _generate(signature: Signature) -> Complete:
-    from schema.base import encode_id
-
-    env: dict[str, Any] = {"NotFiled": NotFiled, "encode_id": encode_id}
+    env: dict[str, Any] = {"NotFiled": NotFiled, "encode_id": global_id}
     lines = ["def complete(row, context):"]
     lines.append("    if type(row) is not dict:")
     lines.append("        raise NotFiled")
