@@ -301,13 +301,54 @@ def _generate(signature: Signature) -> Complete:
     return complete
 
 
+# Plans of documents that use no directive, kept across operations: what fields
+# such a selection collects depends on the document and the schema alone, not on
+# the variables. Keyed by the identities of the parent type and the field nodes,
+# which the entry keeps alive (a document the parser cache let go is not reused).
+_SHARED_PLANS: dict[tuple[Any, ...], tuple[Any, Plan, Signature | None]] = {}
+_MAX_SHARED_PLANS = 4096
+# Whether an operation's document uses no directive, by the operation's identity.
+_STATIC: dict[int, tuple[Any, bool]] = {}
+
+
+def _uses_directives(selection_set: Any) -> bool:
+    if selection_set is None:
+        return False
+    for selection in selection_set.selections:
+        if selection.directives:
+            return True
+        if _uses_directives(getattr(selection, "selection_set", None)):
+            return True
+    return False
+
+
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Keyed by the identity of the grouped field set, kept alive beside it.
         self._plans: dict[int, tuple[Any, Plan, Signature | None]] = {}
+        self._static: bool | None = None
 
     # -- plans ---------------------------------------------------------------------
+
+    def _is_static(self) -> bool:
+        """Whether the operation's document uses no directive at all."""
+        if self._static is None:
+            operation = self.operation
+            known = _STATIC.get(id(operation))
+            if known is not None and known[0] is operation:
+                self._static = known[1]
+            else:
+                static = not operation.directives and not any(
+                    fragment.directives or _uses_directives(fragment.selection_set)
+                    for fragment in self.fragments.values()
+                )
+                static = static and not _uses_directives(operation.selection_set)
+                if len(_STATIC) >= _MAX_SHARED_PLANS:
+                    _STATIC.clear()
+                _STATIC[id(operation)] = (operation, static)
+                self._static = static
+        return self._static
 
     def _plan(
         self, parent_type: GraphQLObjectType, grouped: Any
@@ -316,6 +357,23 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         cached = self._plans.get(id(grouped))
         if cached is not None and cached[0] is grouped:
             return cached[1], cached[2]
+        if not self._is_static():
+            return self._new_plan(parent_type, grouped)
+        nodes = tuple(detail.node for details in grouped.values() for detail in details)
+        shared_key = (id(parent_type), *map(id, nodes))
+        shared = _SHARED_PLANS.get(shared_key)
+        if shared is None:
+            plan, signature = self._new_plan(parent_type, grouped)
+            if len(_SHARED_PLANS) >= _MAX_SHARED_PLANS:
+                _SHARED_PLANS.clear()
+            _SHARED_PLANS[shared_key] = ((parent_type, nodes), plan, signature)
+            return plan, signature
+        self._plans[id(grouped)] = (grouped, shared[1], shared[2])
+        return shared[1], shared[2]
+
+    def _new_plan(
+        self, parent_type: GraphQLObjectType, grouped: Any
+    ) -> tuple[Plan, Signature | None]:
         steps: list[tuple[str, Step | None]] = []
         signatures: list[Signature] = []
         complete = True
@@ -357,7 +415,13 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             sub = self._sub_signature(inner, details)
             if sub is None:
                 return None
-            return _one(read, compiled(sub), non_null), ("one", name, read, sub, non_null)
+            return _one(read, compiled(sub), non_null), (
+                "one",
+                name,
+                read,
+                sub,
+                non_null,
+            )
         if isinstance(inner, GraphQLList):
             item = inner.of_type
             items_non_null = isinstance(item, GraphQLNonNull)

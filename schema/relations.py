@@ -178,9 +178,7 @@ def resolve_relation(declared: Relation, source: Row, context: Context) -> Any:
     return by_id(context, declared.model).load(value)
 
 
-async def _load(
-    context: Context, declared: Relation, rows: Sequence[Row]
-) -> list[Row]:
+async def _load(context: Context, declared: Relation, rows: Sequence[Row]) -> list[Row]:
     """File the related rows of every row in ``rows`` in one statement; returns
     the rows loaded (each filed on at least one of ``rows``)."""
     values = list({row[declared.source] for row in rows} - {None})
