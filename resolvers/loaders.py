@@ -246,7 +246,7 @@ def _row_builder(
             value = f"r[{i}]"
         items.append(f"{name!r}: {value}")
     source = f"def build(found):\n    return [{{{', '.join(items)}}} for r in found]\n"
-    exec(compile(source, "<yunshang rows>", "exec"), env)  # noqa: S102
+    exec(compile(source, "<yunshang rows>", "exec"), env)
     build: Callable[[Sequence[Any]], list[Row]] = env["build"]
     return build
 

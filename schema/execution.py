@@ -296,7 +296,7 @@ def _generate(signature: Signature) -> Complete:
             )
     lines.append("    return {" + ", ".join(results) + "}")
     source = "\n".join(lines) + "\n"
-    exec(compile(source, "<yunshang completion>", "exec"), env)  # noqa: S102
+    exec(compile(source, "<yunshang completion>", "exec"), env)
     complete: Complete = env["complete"]
     return complete
 
@@ -339,9 +339,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if known is not None and known[0] is operation:
                 self._static = known[1]
             else:
+                # Fragments with variables (an experimental syntax) are not static.
                 static = not operation.directives and not any(
-                    fragment.directives or _uses_directives(fragment.selection_set)
-                    for fragment in self.fragments.values()
+                    details.variable_signatures
+                    or details.definition.directives
+                    or _uses_directives(details.definition.selection_set)
+                    for details in self.fragments.values()
                 )
                 static = static and not _uses_directives(operation.selection_set)
                 if len(_STATIC) >= _MAX_SHARED_PLANS:
