@@ -135,19 +135,27 @@ async def first_rows_of(
         return grouped
     db = _db(model)
     statement = _statement(context, db, model, key, None)
-    if statement is None:
-        queryset = visible(model, context.caller).filter(**{f"{key}__in": [_MARK]})
-        statement = _build(queryset, model)
-    if statement is None:
-        raise LookupError(f"no window statement for {model.__name__}.{key}")
+    if statement is not None:
+        inner, parameters = statement.sql, statement.bind(values)
+    else:
+        # Not the statement shape expected: a parameter per value.
+        query = (
+            visible(model, context.caller)
+            .filter(**{f"{key}__in": list(values)})
+            .values(*columns(model))
+        )
+        query._choose_db_if_not_chosen()
+        query._make_query()
+        inner, parameters = query.query.get_parameterized_sql()
+        statement = _build_converters(query, model)
     # Both databases quote names with double quotes and number the window alike.
     sql = (
         'SELECT * FROM (SELECT "page_rows".*, ROW_NUMBER() OVER '
         f'(PARTITION BY "page_rows"."{key}" ORDER BY "page_rows"."{order}") '
-        f'AS "row_rank" FROM ({statement.sql}) AS "page_rows") AS "ranked" '
+        f'AS "row_rank" FROM ({inner}) AS "page_rows") AS "ranked" '
         f'WHERE "row_rank" <= {int(first) + 1} ORDER BY "{key}", "{order}"'
     )
-    _, found = await db.execute_query(sql, statement.bind(values))
+    _, found = await db.execute_query(sql, list(parameters))
     for row in statement.rows(found):
         grouped[row[key]].append(row)
     return grouped
@@ -289,10 +297,19 @@ def _build(queryset: Any, model: type[Model]) -> _Statement | None:
     query._make_query()
     sql, parameters = query.query.get_parameterized_sql()
     parameters = list(parameters)
-    dialect = query._db.capabilities.dialect
-    rewritten = _one_parameter(sql, parameters, [], dialect)
+    rewritten = _one_parameter(sql, parameters, [], query._db.capabilities.dialect)
     if rewritten is None:
         return None
+    statement = _build_converters(query, model)
+    statement.sql = rewritten
+    statement.parameters = parameters
+    statement.position = parameters.index(_MARK_BOUND)
+    return statement
+
+
+def _build_converters(query: Any, model: type[Model]) -> _Statement:
+    """A statement (its SQL still to set) converting the columns of ``query``'s
+    rows as ``.values()`` would."""
     converters: list[tuple[str, Callable[[Any], Any]]] = []
     lookups: list[tuple[str, dict[Any, Any], Callable[[Any], Any]]] = []
     for name in columns(model):
@@ -305,10 +322,10 @@ def _build(queryset: Any, model: type[Model]) -> _Statement | None:
         else:
             converters.append((name, convert))
     return _Statement(
-        rewritten,
-        parameters,
-        parameters.index(_MARK_BOUND),
-        dialect,
+        "",
+        [],
+        -1,
+        query._db.capabilities.dialect,
         tuple(converters),
         tuple(lookups),
         columns(model),

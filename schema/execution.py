@@ -306,7 +306,7 @@ def _generate(signature: Signature) -> Complete:
 # the variables. Keyed by the identities of the parent type and the field nodes,
 # which the entry keeps alive (a document the parser cache let go is not reused).
 _SHARED_PLANS: dict[tuple[Any, ...], tuple[Any, Plan, Signature | None]] = {}
-_MAX_SHARED_PLANS = 4096
+_MAX_SHARED_PLANS = 1024
 # Whether an operation's document uses no directive, by the operation's identity.
 _STATIC: dict[int, tuple[Any, bool]] = {}
 

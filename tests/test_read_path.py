@@ -242,3 +242,26 @@ async def test_the_tree_answers_the_same_for_every_role(
             token = login.json()["data"]["authLogin"]["accessToken"]
             for _ in range(2):
                 await _both(apps, {"query": PLAIN}, token)
+
+
+async def test_a_statement_of_another_shape_is_read_the_usual_way(
+    db: str, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the rows and pages read with one parameter for all parents
+    from resolvers import loaders
+
+    root = world.units["district"]
+    admin = Caller(person_id=1, grants=(Grant(Role.ADMIN, root.id, root.path),))
+    context = _context(admin)
+    units = [u.id for u in world.units.values()]
+    rows = await rows_in(context, Household, "unit_id", units, "id")
+    pages = await first_rows_of(context, Household, "unit_id", units, 1)
+    assert rows and pages
+
+    # When no statement can take the parents as one parameter
+    loaders._STATEMENTS.clear()
+    monkeypatch.setattr(loaders, "_one_parameter", lambda *args: None)
+
+    # Then the same rows and pages come back, a parameter per parent
+    assert await rows_in(context, Household, "unit_id", units, "id") == rows
+    assert await first_rows_of(context, Household, "unit_id", units, 1) == pages
