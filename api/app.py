@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -46,6 +47,7 @@ from resolvers.context import Clock, Context, utcnow
 from resolvers.events import EventBus
 from resolvers.files import LocalFileStore
 from resolvers.identity import authenticate_bearer
+from resolvers.jobs import SYSTEM_ADDRESS, scheduler
 from resolvers.notify import LogSender, Sender
 from schema.app import build_schema
 from schema.extensions import last_operation_name
@@ -87,6 +89,7 @@ class Platform:
             clock=self.clock,
             upload_max_bytes=self.settings.upload_max_bytes,
             upload_media_types=self.settings.upload_media_types,
+            id_key=self.settings.id_key,
         )
 
 
@@ -438,9 +441,20 @@ def create_app(
         # with its request, nearly all freed by reference counting: collecting
         # the youngest generation every 700 allocations mostly walks them.
         gc.set_threshold(GC_YOUNGEST, *gc.get_threshold()[1:])
+        jobs = None
+        if settings.jobs:
+            jobs = asyncio.create_task(
+                scheduler(
+                    lambda: platform.context(SYSTEM_ADDRESS), settings.jobs_interval
+                )
+            )
         try:
             yield
         finally:
+            if jobs is not None:
+                jobs.cancel()
+                with suppress(asyncio.CancelledError):
+                    await jobs
             if own_bus:
                 await platform.bus.close()  # type: ignore[attr-defined]
             if manage_database:

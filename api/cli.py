@@ -269,6 +269,7 @@ async def _admin_context(settings: Settings) -> AsyncIterator[Context]:
             store=LocalFileStore(settings.data_dir / "files"),
             sender=LogSender(),
             caller=caller,
+            id_key=settings.id_key,
         )
     finally:
         await bus.close()
@@ -422,6 +423,18 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", help="revoke an API token")
     revoke.add_argument("--id", type=_positive, required=True, dest="token_id")
 
+    jobs = commands.add_parser("jobs", help="list or run the scheduled jobs")
+    job_actions = jobs.add_subparsers(dest="action", metavar="ACTION", required=True)
+    job_actions.add_parser("list", help="list the jobs and their intervals")
+    run = job_actions.add_parser(
+        "run",
+        help="run jobs now",
+        description="Run the named jobs now, or every job that is due when none is "
+        "named. Each job is safe to run twice; one that another worker is running "
+        "is skipped.",
+    )
+    run.add_argument("names", nargs="*", metavar="NAME")
+
     schema = commands.add_parser(
         "schema",
         help="print the GraphQL schema (SDL)",
@@ -466,8 +479,44 @@ def _run(args: argparse.Namespace) -> None:
         asyncio.run(_create_token(settings, args.organization_id, args.name, args.days))
     elif args.command == "token" and args.action == "revoke":
         asyncio.run(_revoke_token(settings, args.token_id))
+    elif args.command == "jobs" and args.action == "list":
+        _list_jobs()
+    elif args.command == "jobs" and args.action == "run":
+        asyncio.run(_run_jobs(settings, args.names))
     else:  # pragma: no cover - argparse only lets the commands above through
         raise CommandError(f"unknown command {args.command!r}")
+
+
+def _list_jobs() -> None:
+    from resolvers.jobs import load_jobs
+
+    jobs = load_jobs()
+    if not jobs:
+        _write("No scheduled jobs.")
+    for name, registered in sorted(jobs.items()):
+        minutes = int(registered.every.total_seconds() // 60)
+        _write(f"{name}\tevery {minutes} min\t{registered.description}")
+
+
+async def _run_jobs(settings: Settings, names: list[str]) -> None:
+    from resolvers.jobs import load_jobs, run_due, run_job
+
+    unknown = sorted(set(names) - set(load_jobs()))
+    if unknown:
+        raise CommandError(
+            f"no such job: {', '.join(unknown)} (see `{PROG} jobs list`)"
+        )
+    async with _database(settings), _admin_context(settings) as context:
+        if names:
+            results = [await run_job(name, context) for name in names]
+        else:
+            results = await run_due(context)
+    failed = [r["name"] for r in results if r["outcome"] == "FAILED"]
+    for result in results:
+        counts = " ".join(f"{k}={v}" for k, v in sorted(result["counts"].items()))
+        _write(f"{result['name']}: {result['outcome']} {counts}".rstrip())
+    if failed:
+        raise CommandError(f"failed: {', '.join(failed)}")
 
 
 async def _demo(settings: Settings, scale: str, seed: int, force: bool) -> None:

@@ -50,6 +50,7 @@ from models import (
     Role,
     RoleAssignment,
 )
+from resolvers.idnumber import check_digit as id_check_digit
 from resolvers.passwords import hash_password
 
 __all__ = [
@@ -246,20 +247,10 @@ _COMMITTEE_HOMES = frozenset(
 
 # -- check characters -----------------------------------------------------------
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECKS = "10X98765432"
 
 _CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def id_check_digit(first17: str) -> str:
-    """The ISO 7064 MOD 11-2 check character of a resident ID number (GB 11643)."""
-    if len(first17) != 17 or not first17.isdigit():
-        raise ValueError("an ID number starts with 17 digits")
-    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECKS[total % 11]
 
 
 def credit_code_check_char(first17: str) -> str:

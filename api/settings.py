@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -9,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from api.db import default_database_url
+from resolvers.context import DEVELOPMENT_ID_KEY
 from resolvers.identity import AuthConfig
 from schema.app import Limits
 
@@ -60,6 +63,12 @@ class Settings:
     ws_init_timeout: int
     event_queue_size: int
     cors_origins: tuple[str, ...] = field(default=())
+    # Keys the fingerprints of ID numbers (resolvers.idnumber); changing it makes
+    # every stored fingerprint unmatchable, so it is set once per installation.
+    id_key: bytes = DEVELOPMENT_ID_KEY
+    # Run scheduled jobs in this process (every worker may: a lock row per job).
+    jobs: bool = False
+    jobs_interval: int = 60
 
     @property
     def development(self) -> bool:
@@ -70,6 +79,18 @@ DEFAULT_MEDIA_TYPES = (
     "image/jpeg,image/png,image/webp,application/pdf,"
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,text/csv"
 )
+
+
+def _id_key(environment: str, jwt_keys: dict[str, bytes]) -> bytes:
+    raw = os.environ.get("YUNSHANG_ID_KEY", "").strip()
+    if raw:
+        if len(raw) < 32:
+            raise ValueError("YUNSHANG_ID_KEY needs at least 32 characters")
+        return raw.encode()
+    if environment != "development":
+        raise ValueError("production needs YUNSHANG_ID_KEY")
+    first = next(iter(jwt_keys.values()))
+    return hmac.new(first, b"yunshang id numbers", hashlib.sha256).digest()
 
 
 def load_settings() -> Settings:
@@ -127,4 +148,7 @@ def load_settings() -> Settings:
         ws_init_timeout=_int("YUNSHANG_WS_INIT_TIMEOUT_SECONDS", 10),
         event_queue_size=_int("YUNSHANG_EVENT_QUEUE_SIZE", 256),
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+        id_key=_id_key(environment, keys),
+        jobs=os.environ.get("YUNSHANG_JOBS", "0") == "1",
+        jobs_interval=_int("YUNSHANG_JOBS_INTERVAL_SECONDS", 60),
     )

@@ -4,6 +4,9 @@ from models.audit import AuditRecord
 from models.enums import Outcome
 from models.file import StoredFile
 from models.identity import ApiToken, LoginFailure, OneTimeCode, RefreshToken
+from models.imports import ImportRowReport, ImportRun
+from models.job import JobLock, JobRun
+from models.notification import Notification
 from models.org import (
     Building,
     CommunityKind,
@@ -14,6 +17,7 @@ from models.org import (
 )
 from models.organization import EstateManagement, Organization, OrganizationKind
 from models.person import HouseholdMember, Person, Role, RoleAssignment
+from models.warning import Warning
 
 __models__ = [
     AuditRecord,
@@ -31,6 +35,12 @@ __models__ = [
     HouseholdMember,
     Person,
     RoleAssignment,
+    ImportRun,
+    ImportRowReport,
+    JobLock,
+    JobRun,
+    Notification,
+    Warning,
 ]
 
 __all__ = [
@@ -42,8 +52,13 @@ __all__ = [
     "EstateManagement",
     "Household",
     "HouseholdMember",
+    "ImportRowReport",
+    "ImportRun",
+    "JobLock",
+    "JobRun",
     "Level",
     "LoginFailure",
+    "Notification",
     "OneTimeCode",
     "OrgUnit",
     "Organization",
@@ -54,4 +69,5 @@ __all__ = [
     "Role",
     "RoleAssignment",
     "StoredFile",
+    "Warning",
 ]

@@ -43,3 +43,33 @@ class Outcome(StrEnum):
     OK = "OK"
     DENIED = "DENIED"
     FAILED = "FAILED"
+
+
+class CoordinateSystem(StrEnum):
+    # GPS and browsers report WGS-84; Chinese map SDKs and many phones GCJ-02;
+    # Baidu's SDK BD-09. Everything is stored as WGS-84.
+    WGS84 = "WGS84"
+    GCJ02 = "GCJ02"
+    BD09 = "BD09"
+
+
+class WarningKind(StrEnum):
+    VISIT_OVERDUE = "VISIT_OVERDUE"
+    NEW_BENEFICIARY = "NEW_BENEFICIARY"
+    UNATTENDED = "UNATTENDED"
+    DECEASED = "DECEASED"
+    TASK_OVERDUE = "TASK_OVERDUE"
+    REQUEST_OVERDUE = "REQUEST_OVERDUE"
+
+
+class ImportOutcome(StrEnum):
+    TAKEN = "TAKEN"
+    MERGED = "MERGED"
+    UNCHANGED = "UNCHANGED"
+    REFUSED = "REFUSED"
+
+
+class ImportStatus(StrEnum):
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    FAILED = "FAILED"

@@ -25,11 +25,15 @@ from models import (
     EstateManagement,
     Household,
     HouseholdMember,
+    ImportRowReport,
+    ImportRun,
+    Notification,
     Organization,
     OrgUnit,
     Person,
     RoleAssignment,
     StoredFile,
+    Warning,
 )
 from models.enums import Role
 from permissions.caller import STAFF_ROLES, Caller
@@ -156,6 +160,39 @@ def _files(caller: Caller) -> QuerySet[StoredFile]:
     return StoredFile.filter(reduce(or_, terms)) if terms else _nothing(StoredFile)
 
 
+def _notifications(caller: Caller) -> QuerySet[Notification]:
+    # A person's own, whoever they are: notifications are not records of a unit.
+    if caller.person_id is None:
+        return _nothing(Notification)
+    return Notification.filter(person_id=caller.person_id)
+
+
+def _warnings(caller: Caller) -> QuerySet[Warning]:
+    if caller.is_admin:
+        return Warning.all()
+    staff = _staff_subtree(caller)
+    return Warning.filter(staff) if staff is not None else _nothing(Warning)
+
+
+def _import_runs(caller: Caller) -> QuerySet[ImportRun]:
+    if caller.is_admin:
+        return ImportRun.all()
+    terms: list[Q] = []
+    staff = paths_q([p for p in caller.paths(STAFF_ROLES) if p])
+    if staff is not None:
+        terms.append(staff & ~Q(unit_path=""))
+    if caller.person_id is not None:
+        terms.append(Q(started_by_id=caller.person_id))
+    if caller.token_id is not None:
+        terms.append(Q(token_id=caller.token_id))
+    return ImportRun.filter(reduce(or_, terms)) if terms else _nothing(ImportRun)
+
+
+def _import_reports(caller: Caller) -> QuerySet[ImportRowReport]:
+    runs = _import_runs(caller).values("id")
+    return ImportRowReport.filter(run_id__in=Subquery(runs))
+
+
 SCOPES: dict[type[Model], Scope] = {
     # The administrative directory is public: residents choose their community in it.
     OrgUnit: _public(OrgUnit),
@@ -170,6 +207,10 @@ SCOPES: dict[type[Model], Scope] = {
     ApiToken: _api_tokens,
     AuditRecord: _audit,
     StoredFile: _files,
+    Notification: _notifications,
+    Warning: _warnings,
+    ImportRun: _import_runs,
+    ImportRowReport: _import_reports,
 }
 
 

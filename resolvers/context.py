@@ -19,9 +19,11 @@ if TYPE_CHECKING:
     from resolvers.identity import AuthConfig
     from resolvers.notify import Sender
 
-__all__ = ["Clock", "Context", "utcnow"]
+__all__ = ["DEVELOPMENT_ID_KEY", "Clock", "Context", "utcnow"]
 
 Clock = Callable[[], datetime]
+# The ID-number fingerprint key of tests and tools; the app sets its own.
+DEVELOPMENT_ID_KEY = b"yunshang development id-number key, never in production"
 # What uploads may be when the app says nothing else (api.settings has the same).
 UPLOAD_MEDIA_TYPES = frozenset(
     {
@@ -50,6 +52,8 @@ class Context:
     # Upload limits (the app sets them from its settings).
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_media_types: frozenset[str] = UPLOAD_MEDIA_TYPES
+    # Keys ID-number fingerprints (resolvers.idnumber.id_fingerprint).
+    id_key: bytes = DEVELOPMENT_ID_KEY
     # On a websocket: closes the connection (code, reason), e.g. when a token ends.
     close_connection: Callable[[int, str], Awaitable[None]] | None = None
     # On a websocket: the payload of connection_init (strawberry sets it there).

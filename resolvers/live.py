@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 
 from models import ApiToken, OrgUnit
 from permissions.caller import STAFF_ROLES
@@ -22,6 +23,7 @@ __all__ = [
     "CLOSE_WAIT_SECONDS",
     "RECHECK_SECONDS",
     "changes_under",
+    "stream",
     "subscription_paths",
 ]
 
@@ -83,6 +85,25 @@ async def changes_under(
     """
     paths = await subscription_paths(context, unit_id)
     caller = context.caller
+
+    def admit(event: Event) -> bool:
+        # Paths were settled at subscribe time; check each event all the same.
+        return caller.is_admin or caller.covers(event.unit_path)
+
+    async with aclosing(stream(context, topic, paths, admit)) as events:
+        async for event in events:
+            yield event
+
+
+async def stream(
+    context: Context,
+    topic: str,
+    paths: tuple[str, ...],
+    admit: Callable[[Event], bool],
+) -> AsyncGenerator[Event, None]:
+    """Events of ``topic`` under ``paths`` that ``admit`` lets through, until the
+    caller's token expires or its session ends (then the socket closes, 4401)."""
+    caller = context.caller
     loop = asyncio.get_running_loop()
     subscription = context.bus.subscribe(topic, paths)
     events = aiter(subscription)
@@ -103,8 +124,7 @@ async def changes_under(
                 continue
             except StopAsyncIteration:
                 return
-            # Paths were settled at subscribe time; check each event all the same.
-            if caller.is_admin or caller.covers(event.unit_path):
+            if admit(event):
                 yield event
     except Unauthenticated as ended:
         if context.close_connection is None:

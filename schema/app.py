@@ -30,25 +30,46 @@ from schema.extensions import (
 from schema.file import FileMutation, FileQuery
 from schema.governance import govern
 from schema.identity import IdentityMutation, IdentityQuery
+from schema.imports import ImportQuery, ImportSubscription
 from schema.node import NodeQuery
+from schema.notification import (
+    NotificationMutation,
+    NotificationQuery,
+    NotificationSubscription,
+)
 from schema.org import OrgMutation, OrgQuery, OrgSubscription
 from schema.person import PersonMutation, PersonQuery
+from schema.warning import WarningQuery, WarningSubscription
 
 __all__ = ["Limits", "build_schema"]
 
 
 @strawberry.type(description="Reads.")
-class Query(NodeQuery, OrgQuery, PersonQuery, IdentityQuery, AuditQuery, FileQuery):
+class Query(
+    NodeQuery,
+    OrgQuery,
+    PersonQuery,
+    IdentityQuery,
+    AuditQuery,
+    FileQuery,
+    NotificationQuery,
+    WarningQuery,
+    ImportQuery,
+):
     pass
 
 
 @strawberry.type(description="Writes: each returns its user errors as data.")
-class Mutation(OrgMutation, PersonMutation, IdentityMutation, FileMutation):
+class Mutation(
+    OrgMutation, PersonMutation, IdentityMutation, FileMutation, NotificationMutation
+):
     pass
 
 
 @strawberry.type(description="Live streams over graphql-transport-ws.")
-class Subscription(OrgSubscription):
+class Subscription(
+    OrgSubscription, NotificationSubscription, WarningSubscription, ImportSubscription
+):
     pass
 
 

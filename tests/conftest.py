@@ -116,6 +116,7 @@ mutation Login($phone: String!, $password: String!) {
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("YUNSHANG_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("YUNSHANG_JWT_KEYS", "k1:" + "s" * 40)
+    monkeypatch.setenv("YUNSHANG_ID_KEY", "i" * 40)
     return load_settings()
 
 

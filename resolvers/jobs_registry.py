@@ -1,0 +1,1 @@
+"""The modules whose import registers scheduled jobs: one line per domain."""
