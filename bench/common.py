@@ -25,6 +25,7 @@ from tortoise.migrations.api.migrate import migrate  # noqa: E402
 from api.db import is_postgres, throwaway_postgres, tortoise_config  # noqa: E402
 
 __all__ = [
+    "ID_KEY",
     "JWT_KEYS",
     "ROOT",
     "bench_environment",
@@ -35,6 +36,8 @@ __all__ = [
 
 # A fixed signing key: the benchmarks never sign anyone in.
 JWT_KEYS = "bench:" + "b" * 40
+# A fixed key for the ids production settings require.
+ID_KEY = "i" * 40
 
 
 @asynccontextmanager
@@ -77,6 +80,7 @@ def bench_environment(
         os.environ["YUNSHANG_DATA_DIR"] = folder
         os.environ["YUNSHANG_ENV"] = environment
         os.environ["YUNSHANG_JWT_KEYS"] = JWT_KEYS
+        os.environ["YUNSHANG_ID_KEY"] = ID_KEY
         os.environ.pop("REDIS_URL", None)  # the in-process event bus
         if database_url is not None:
             os.environ["DATABASE_URL"] = database_url
