@@ -36,6 +36,7 @@ __all__ = [
 
 # A fixed signing key: the benchmarks never sign anyone in.
 JWT_KEYS = "bench:" + "b" * 40
+# A fixed key for the ID-number fingerprints production settings require.
 ID_KEY = "bench-id-key-" + "i" * 32
 
 

@@ -55,6 +55,7 @@ from api.app import create_app
 from api.demo import load_demo
 from api.settings import load_settings
 from bench.common import (
+    ID_KEY,
     JWT_KEYS,
     ROOT,
     bench_environment,
@@ -144,6 +145,7 @@ def _worker_env(database_url: str, data_dir: Path) -> dict[str, str]:
         YUNSHANG_DATA_DIR=str(data_dir),
         YUNSHANG_ENV="production",
         YUNSHANG_JWT_KEYS=JWT_KEYS,
+        YUNSHANG_ID_KEY=ID_KEY,
     )
     return env
 

@@ -56,7 +56,7 @@ from models.enums import Role
 from permissions.caller import STAFF_ROLES, Caller
 from permissions.request import REQUEST_SCOPES
 
-__all__ = ["SCOPES", "active_on", "paths_q", "visible"]
+__all__ = ["SCOPES", "active_on", "is_public", "paths_q", "visible"]
 
 M = TypeVar("M", bound=Model)
 Scope = Callable[[Caller], QuerySet[Any]]
@@ -88,7 +88,12 @@ def _public(model: type[M]) -> Scope:
     def scope(caller: Caller) -> QuerySet[M]:
         return model.all()
 
+    _PUBLIC.add(scope)
     return scope
+
+
+# Scopes that give every caller the same rows: a reader may keep their statements.
+_PUBLIC: set[Scope] = set()
 
 
 def _households(caller: Caller) -> QuerySet[Household]:
@@ -369,6 +374,11 @@ SCOPES: dict[type[Model], Scope] = {
     TrackPoint: _tracks,
     CareSetting: _public(CareSetting),
 }
+
+
+def is_public(model: type[Model]) -> bool:
+    """Whether every caller sees every row of ``model`` (its scope is ``_public``)."""
+    return SCOPES.get(model) in _PUBLIC
 
 
 def visible(model: type[M], caller: Caller) -> QuerySet[M]:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import types
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 from strawberry.dataloader import DataLoader
+from tortoise.fields.data import CharEnumFieldInstance, IntEnumFieldInstance
 from tortoise.models import Model
+from tortoise.router import router
 
-from permissions.scope import visible
+from permissions.scope import SCOPES, is_public, visible
 from resolvers.context import Context
 
 __all__ = [
@@ -128,14 +130,24 @@ async def first_rows_of(
 
     One more row than asked tells each page whether another follows.
     """
-    query = (
-        visible(model, context.caller)
-        .filter(**{f"{key}__in": list(values)})
-        .values(*columns(model))
-    )
-    query._choose_db_if_not_chosen()
-    query._make_query()
-    inner, parameters = query.query.get_parameterized_sql()
+    grouped: dict[Any, list[Row]] = defaultdict(list)
+    if not values:
+        return grouped
+    db = _db(model)
+    statement = _statement(context, db, model, key, None)
+    if statement is not None:
+        inner, parameters = statement.sql, statement.bind(values)
+    else:
+        # Not the statement shape expected: a parameter per value.
+        query = (
+            visible(model, context.caller)
+            .filter(**{f"{key}__in": list(values)})
+            .values(*columns(model))
+        )
+        query._choose_db_if_not_chosen()
+        query._make_query()
+        inner, parameters = query.query.get_parameterized_sql()
+        statement = _build_converters(query, model)
     # Both databases quote names with double quotes and number the window alike.
     sql = (
         'SELECT * FROM (SELECT "page_rows".*, ROW_NUMBER() OVER '
@@ -143,34 +155,207 @@ async def first_rows_of(
         f'AS "row_rank" FROM ({inner}) AS "page_rows") AS "ranked" '
         f'WHERE "row_rank" <= {int(first) + 1} ORDER BY "{key}", "{order}"'
     )
-    found = await query._db.execute_query_dict(sql, parameters)
-
-    _convert(query, model, found)
-    grouped: dict[Any, list[Row]] = defaultdict(list)
-    for row in found:
+    _, found = await db.execute_query(sql, list(parameters))
+    for row in statement.rows(found):
         grouped[row[key]].append(row)
     return grouped
 
 
-def _convert(query: Any, model: type[Model], found: list[Row]) -> None:
-    """Turn database values into Python ones in place, as ``.values()`` does."""
-    converters = [
-        (name, convert)
-        for name in columns(model)
-        if not isinstance(
-            convert := query.resolve_to_python_value(model, name), types.LambdaType
-        )
-    ]
-    for row in found:
-        for name, convert in converters:
-            row[name] = convert(row[name])
+# -- reading rows straight through the driver ----------------------------------------
+
+
+class _Statement:
+    """A level's statement, built once: its SQL with the parents as one parameter,
+    and how each column's value becomes what ``.values()`` would give.
+
+    Tortoise would build a queryset, compile it to SQL, and convert every value of
+    every row through its field (an enum member made by calling the enum) on each
+    level of each request; the statement of a scope that does not depend on the
+    caller is the same every time, and the conversions can be looked up.
+    """
+
+    __slots__ = (
+        "builders",
+        "columns",
+        "converters",
+        "dialect",
+        "lookups",
+        "parameters",
+        "position",
+        "scope",
+        "sql",
+    )
+
+    def __init__(
+        self,
+        sql: str,
+        parameters: list[Any],
+        position: int,
+        dialect: str,
+        converters: tuple[tuple[str, Callable[[Any], Any]], ...],
+        lookups: tuple[tuple[str, dict[Any, Any], Callable[[Any], Any]], ...],
+        columns: tuple[str, ...],
+    ) -> None:
+        self.sql = sql
+        self.parameters = parameters
+        self.position = position
+        self.dialect = dialect
+        self.converters = converters
+        self.lookups = lookups
+        self.columns = columns
+        # The scope it was kept for, when it is kept.
+        self.scope: Any = None
+        # Functions making the rows' dicts, by the columns the driver names.
+        self.builders: dict[tuple[str, ...], Callable[[Sequence[Any]], list[Row]]] = {}
+
+    def bind(self, values: Sequence[Any]) -> list[Any]:
+        """The parameters, the parents given as one."""
+        parameters = list(self.parameters)
+        if self.dialect == "postgres":
+            parameters[self.position] = list(values)
+        else:
+            parameters[self.position] = orjson.dumps(list(values)).decode()
+        return parameters
+
+    def rows(self, found: Sequence[Any]) -> list[Row]:
+        """The driver's rows (sqlite3 rows, asyncpg records) as ``.values()`` dicts."""
+        if not found:
+            return []
+        names = tuple(found[0].keys())
+        build = self.builders.get(names)
+        if build is None:
+            build = _row_builder(names, self.lookups, self.converters)
+            self.builders[names] = build
+        return build(found)
+
+
+def _row_builder(
+    names: tuple[str, ...],
+    lookups: tuple[tuple[str, dict[Any, Any], Callable[[Any], Any]], ...],
+    converters: tuple[tuple[str, Callable[[Any], Any]], ...],
+) -> Callable[[Sequence[Any]], list[Row]]:
+    """A function making the dicts of rows with these columns, generated: a dict
+    display per row costs about half of ``dict(zip(names, row))``."""
+    if any(name not in names for name, *_ in (*lookups, *converters)):
+        raise LookupError(f"the statement did not select {names}")
+    env: dict[str, Any] = {}
+    looked_up = {name: (lookup, convert) for name, lookup, convert in lookups}
+    converted = dict(converters)
+    items = []
+    for i, name in enumerate(names):
+        if name in looked_up:
+            env[f"l{i}"], env[f"c{i}"] = looked_up[name]
+            # The member by stored value, else what the field makes of it.
+            value = f"(m if (m := l{i}.get(x := r[{i}])) is not None else c{i}(x))"
+        elif name in converted:
+            env[f"c{i}"] = converted[name]
+            value = f"c{i}(r[{i}])"
+        else:
+            value = f"r[{i}]"
+        items.append(f"{name!r}: {value}")
+    source = f"def build(found):\n    return [{{{', '.join(items)}}} for r in found]\n"
+    exec(compile(source, "<yunshang rows>", "exec"), env)
+    build: Callable[[Sequence[Any]], list[Row]] = env["build"]
+    return build
+
+
+_STATEMENTS: dict[tuple[Any, ...], _Statement] = {}
+
+
+def _db(model: type[Model]) -> Any:
+    """The connection a read of ``model`` uses now, as a queryset would choose it
+    (the transaction's, inside one)."""
+    return router.db_for_read(model) or model._meta.db
+
+
+def _statement(
+    context: Context, db: Any, model: type[Model], key: str, order: str | None
+) -> _Statement | None:
+    """The statement for rows of ``model`` by ``key``: kept when the model's scope
+    does not depend on the caller, else built for this caller; ``None`` when the
+    built statement is not of the expected shape."""
+    scope = SCOPES.get(model)
+    cache_key = (model, key, order, db.capabilities.dialect)
+    found = _STATEMENTS.get(cache_key)
+    # Kept only while the model's scope and columns are those it was built for.
+    if found is not None and found.scope is scope and found.columns is columns(model):
+        return found
+    public = is_public(model)
+    queryset = visible(model, context.caller).filter(**{f"{key}__in": [_MARK]})
+    if order is not None:
+        queryset = queryset.order_by(order)
+    statement = _build(queryset, model)
+    if public and statement is not None:
+        statement.scope = scope
+        _STATEMENTS[cache_key] = statement
+    return statement
+
+
+def _build(queryset: Any, model: type[Model]) -> _Statement | None:
+    query = queryset.values(*columns(model))
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    sql, parameters = query.query.get_parameterized_sql()
+    parameters = list(parameters)
+    rewritten = _one_parameter(sql, parameters, [], query._db.capabilities.dialect)
+    if rewritten is None:
+        return None
+    statement = _build_converters(query, model)
+    statement.sql = rewritten
+    statement.parameters = parameters
+    statement.position = parameters.index(_MARK_BOUND)
+    return statement
+
+
+def _build_converters(query: Any, model: type[Model]) -> _Statement:
+    """A statement (its SQL still to set) converting the columns of ``query``'s
+    rows as ``.values()`` would."""
+    converters: list[tuple[str, Callable[[Any], Any]]] = []
+    lookups: list[tuple[str, dict[Any, Any], Callable[[Any], Any]]] = []
+    for name in columns(model):
+        convert = query.resolve_to_python_value(model, name)
+        if isinstance(convert, types.LambdaType):
+            continue  # as ``.values()``: what the driver gives is kept
+        lookup = _enum_lookup(model, name, convert)
+        if lookup is not None:
+            lookups.append((name, lookup, convert))
+        else:
+            converters.append((name, convert))
+    return _Statement(
+        "",
+        [],
+        -1,
+        query._db.capabilities.dialect,
+        tuple(converters),
+        tuple(lookups),
+        columns(model),
+    )
+
+
+def _enum_lookup(
+    model: type[Model], name: str, convert: Callable[[Any], Any]
+) -> dict[Any, Any] | None:
+    """For an enum column, its members by stored value: looking a member up gives
+    what calling the enum on that value does, for every value the enum has (any
+    other value still goes through ``convert``, and fails as it did)."""
+    field = model._meta.fields_map.get(name)
+    if not isinstance(field, CharEnumFieldInstance | IntEnumFieldInstance):
+        return None
+    function = getattr(convert, "__func__", None)
+    if function not in (
+        CharEnumFieldInstance.to_python_value,
+        IntEnumFieldInstance.to_python_value,
+    ):
+        return None
+    return {member.value: member for member in field.enum_type}
 
 
 def _one_parameter(
     sql: str, parameters: list[Any], values: Sequence[Any], dialect: str
 ) -> str | None:
     """``sql`` with its ``IN (<the stand-in>)`` taking the whole list as one
-    parameter (``parameters`` updated in place), or ``None`` if it is not there."""
+    parameter (``parameters`` updated in place: ``values``, or, when empty, a
+    stand-in for the bound list), or ``None`` if it is not there."""
     if parameters.count(_MARK) != 1:
         return None
     position = parameters.index(_MARK)
@@ -178,7 +363,7 @@ def _one_parameter(
         placeholder = f"IN (${position + 1})"
         if sql.count(placeholder) != 1:
             return None
-        parameters[position] = list(values)
+        parameters[position] = list(values) if values else _MARK_BOUND
         return sql.replace(placeholder, f"= ANY(${position + 1})")
     parts = sql.split("?")
     if len(parts) != len(parameters) + 1:
@@ -188,12 +373,16 @@ def _one_parameter(
         return None
     parts[position] = before + "SELECT value FROM json_each("
     parts[position + 1] = ")" + after
-    parameters[position] = orjson.dumps(list(values)).decode()
+    parameters[position] = (
+        orjson.dumps(list(values)).decode() if values else _MARK_BOUND
+    )
     return "?".join(parts)
 
 
 # A stand-in value, replaced by the whole list once the statement is built.
 _MARK = -918_273_645
+# Where the whole list goes in a kept statement's parameters.
+_MARK_BOUND = -918_273_646
 
 
 async def rows_in(
@@ -209,20 +398,15 @@ async def rows_in(
     Building ``key IN (?, ?, ...)`` with a parameter per value costs more than the
     query on a level of a few hundred parents: the statement is built once with a
     stand-in, which is then given the whole list (``= ANY($n)`` on PostgreSQL,
-    ``IN (SELECT value FROM json_each(?))`` on SQLite).
+    ``IN (SELECT value FROM json_each(?))`` on SQLite). It goes to the driver
+    through the client's ``execute_query`` (what Tortoise's own reads log and go
+    through), and the rows come back as ``.values()`` would give them.
     """
     if not values:
         return []
-    queryset = visible(model, context.caller).filter(**{f"{key}__in": [_MARK]})
-    if order is not None:
-        queryset = queryset.order_by(order)
-    query = queryset.values(*columns(model))
-    query._choose_db_if_not_chosen()
-    query._make_query()
-    sql, parameters = query.query.get_parameterized_sql()
-    parameters = list(parameters)
-    rewritten = _one_parameter(sql, parameters, values, query._db.capabilities.dialect)
-    if rewritten is None:
+    db = _db(model)
+    statement = _statement(context, db, model, key, order)
+    if statement is None:
         # Not the statement shape expected: build it the usual way.
         found: list[Row] = await (
             visible(model, context.caller)
@@ -231,7 +415,5 @@ async def rows_in(
             .values(*columns(model))
         )
         return found
-    sql = rewritten
-    found = await query._db.execute_query_dict(sql, parameters)
-    _convert(query, model, found)
-    return found
+    _, raw = await db.execute_query(statement.sql, statement.bind(values))
+    return statement.rows(raw)

@@ -39,8 +39,15 @@ from permissions.errors import Forbidden, Unauthenticated
 from permissions.rules import VISIBLE, Decision, Rule, Sensitive
 from resolvers.context import Context
 from resolvers.loaders import expose
-from schema.base import RULE, encode_id
-from schema.execution import PLAIN, NotFiled
+from schema.base import RULE
+from schema.execution import (
+    PLAIN,
+    PLAIN_ID,
+    PLAIN_KEY,
+    PLAIN_SLOT,
+    NotFiled,
+    global_id,
+)
 from schema.relations import (
     PAGE,
     RELATION,
@@ -95,14 +102,16 @@ def _row_getter(key: str) -> Resolver:
             return source[key]
         return getattr(source, key)
 
+    setattr(read, PLAIN_KEY, key)
     return _plain(read)
 
 
 def _id_getter(type_name: str) -> Resolver:
     def read(source: Any, context: Context) -> Any:
         pk = source["id"] if type(source) is dict else source.id
-        return encode_id(type_name, pk)
+        return global_id(type_name, pk)
 
+    setattr(read, PLAIN_ID, type_name)
     return _plain(read)
 
 
@@ -190,6 +199,7 @@ def _relation_resolver(declared: Relation, rule: Rule) -> Resolver:
                 raise NotFiled
             return filed
 
+        setattr(read, PLAIN_SLOT, slot)
         setattr(resolve, PLAIN, read)
         return resolve
 

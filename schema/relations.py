@@ -178,24 +178,28 @@ def resolve_relation(declared: Relation, source: Row, context: Context) -> Any:
     return by_id(context, declared.model).load(value)
 
 
-async def _load(context: Context, declared: Relation, rows: Sequence[Row]) -> None:
-    """File the related rows of every row in ``rows`` in one statement."""
+async def _load(context: Context, declared: Relation, rows: Sequence[Row]) -> list[Row]:
+    """File the related rows of every row in ``rows`` in one statement; returns
+    the rows loaded (each filed on at least one of ``rows``)."""
     values = list({row[declared.source] for row in rows} - {None})
     if declared.many:
         found = await rows_in(
             context, declared.model, declared.key, values, declared.order
         )
         grouped: dict[Any, list[Row]] = defaultdict(list)
+        key = declared.key
         for item in found:
-            grouped[item[declared.key]].append(item)
+            grouped[item[key]].append(item)
+        slot, source = declared.slot, declared.source
         for row in rows:
-            row[declared.slot] = grouped.get(row[declared.source], [])
-        return
+            row[slot] = grouped.get(row[source], [])
+        return found
 
     found = await rows_in(context, declared.model, "id", values)
     index = {item["id"]: item for item in found}
     for row in rows:
         row[declared.slot] = index.get(row[declared.source])
+    return found
 
 
 def _fields(
@@ -242,9 +246,11 @@ class Lookahead:
                 continue
             if declared is None or node.arguments:
                 continue
-            if any(declared.slot not in row for row in rows):
-                await _load(self.context, declared, rows)
-            related = _flatten(row[declared.slot] for row in rows)
+            slot = declared.slot
+            if any(slot not in row for row in rows):
+                related = await _load(self.context, declared, rows)
+            else:
+                related = _flatten(row[slot] for row in rows)
             target = get_named_type(object_type.fields[name].type).name
             await self.rows(
                 target, related, _fields(node.selection_set, self.fragments)
