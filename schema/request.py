@@ -349,8 +349,9 @@ class RequestQuery:
         self, info: AppInfo, unit_id: strawberry.ID
     ) -> RequestFigures:
         _, pk = decode_id(unit_id, "OrgUnit")
-        found = await request_rules.request_figures_of(info.context, pk)
-        return found  # type: ignore[return-value]
+        return await request_rules.request_figures_of(  # type: ignore[return-value]
+            info.context, pk
+        )
 
 
 @strawberry.input(description="A new request: what, where, and optionally photos.")
