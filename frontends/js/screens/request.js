@@ -5,7 +5,7 @@
 import { h, when } from "../dom.js";
 import { registerScreen } from "../screens.js";
 import {
-  HANDLERS, STAGES, attempt, gql, history, onRequestChange, stageTag, uploadAll,
+  ACTIONS, HANDLERS, STAGES, attempt, gql, history, onRequestChange, stageTag, uploadAll,
 } from "./request-common.js";
 
 const FIELDS = `id text stage address createdAt dueAt closedAt rating comment joinCount isPublic handlerKind
@@ -43,7 +43,16 @@ async function step(name, variables) {
 }
 
 function place(node) {
-  return [node.estate?.name || node.community?.name, node.address].filter(Boolean).join(" · ");
+  const where = node.estate?.name || node.community?.name;
+  return [where, node.address !== where ? node.address : ""].filter(Boolean).join(" · ");
+}
+
+// The handler's latest word: the newest step after raising that says something.
+function latest(node) {
+  const said = (node.history || []).filter(s => s.note && s.action !== "PUBLISH" && s.action !== "DISPATCH");
+  const last = said[said.length - 1];
+  return last ? h("div", { class: "latest" }, h("b", {}, `${ACTIONS[last.action] || last.action}：`),
+    last.note, h("span", { class: "muted" }, ` ${when(last.at)}`)) : null;
 }
 
 // One request: what, where, its stage and history; `actions` below it.
@@ -56,6 +65,7 @@ function item(node, ...actions) {
       node.photos?.length ? `照片 ${node.photos.length} 张` : ""].filter(Boolean).join(" · ")),
     node.rating ? h("div", { class: "rating", dataset: { rating: node.rating } },
       "★".repeat(node.rating) + "☆".repeat(5 - node.rating), node.comment ? ` ${node.comment}` : "") : null,
+    latest(node),
     h("details", {}, h("summary", {}, `办理记录（${node.history?.length || 0}）`), history(node.history)),
     ...actions);
 }
