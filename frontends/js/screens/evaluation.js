@@ -22,7 +22,7 @@ const SCORES = `query Scores($estateId: ID) { evaluationRounds(estateId: $estate
     propertyService { ${SCORE} } ownersCommittee { ${SCORE} } } } } }`;
 
 export function scoreText(score) {
-  return score.status === "SCORED" && score.score !== null ? score.score.toFixed(1) : "评价人数不足";
+  return score.status === "SCORED" && score.score !== null ? score.score.toFixed(2) : "评价人数不足";
 }
 
 // A score and how it was made: each group's weight, count, mean and real share.
