@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import PHONE, Opener, note, screenshot, sign_in
+from tests.e2e.conftest import PHONE, SCREEN, Opener, note, screenshot, sign_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -162,3 +162,66 @@ async def test_the_cadre_s_board_of_the_community(open_page: Opener) -> None:
     assert await fits(page)
     assert page.errors == []
     await screenshot(page, "requests-cadre-board")
+
+
+async def test_the_cockpit_panels_of_requests_and_evaluation(
+    open_page: Opener,
+) -> None:
+    # Given the subdistrict's cockpit open on a large screen
+    cockpit = await open_page(SCREEN)
+    await sign_in(cockpit, "13900000003")  # 周丽华, official of 新桥街道
+    await cockpit.goto("/cockpit.html")
+    await cockpit.wait_for_selector("body[data-ready=cockpit]")
+    await cockpit.wait_for_selector("#live[data-status=open]")
+    panel = cockpit.locator("[data-panel=requests] .body")
+    await cockpit.wait_for_selector("[data-panel=requests][data-redraws] .body[data-total]")
+    before = int(await panel.get_attribute("data-total") or 0)
+    assert before > 0
+    assert "平均办结用时" in await panel.inner_text()
+    ranking = cockpit.locator("[data-panel=evaluation] .body")
+    await cockpit.wait_for_selector("[data-panel=evaluation][data-redraws]")
+    assert "望湖锦苑:" in (await ranking.get_attribute("data-ranked") or "")
+    assert "评价人数不足" in await ranking.inner_text()
+    assert await cockpit.evaluate("document.documentElement.scrollWidth") <= SCREEN[0]
+    assert await cockpit.evaluate("document.documentElement.scrollHeight") <= SCREEN[1]
+    await screenshot(cockpit, "cockpit-requests-evaluation-1920")
+
+    # when a resident raises a request, the panel counts it within two seconds
+    resident = await open_page(PHONE)
+    await sign_in(resident, LI_MING)
+    await resident.select_option("#request-category", label="治安隐患")
+    await resident.select_option("#request-place", label="新桥社区（不在小区内）")
+    await resident.fill("#request-text", "河边路灯不亮，晚上很黑")
+    async with resident.expect_response(
+        lambda r: r.request.post_data is not None
+        and "serviceRequestCreate" in r.request.post_data
+    ):
+        await resident.click("#request-form button[type=submit]")
+    answered = time.monotonic()
+    await cockpit.wait_for_function(
+        "n => Number(document.querySelector('[data-panel=requests] .body')"
+        ".dataset.total) === n",
+        arg=before + 1,
+        timeout=5_000,
+    )
+    delay = time.monotonic() - answered
+    assert delay < LIVE_WITHIN
+    note("requests-cockpit-live.txt", f"request raised -> cockpit panel: {delay:.3f} s\n")
+
+    # and a click on a unit's bar drills down into its cockpit
+    point = await cockpit.evaluate(
+        """() => {
+          const box = document.querySelector('[data-panel=requests] .chart');
+          const chart = echarts.getInstanceByDom(box);
+          const names = chart.getOption().xAxis[0].data;
+          const index = names.indexOf('新桥社区');
+          const [x, y] = chart.convertToPixel({seriesIndex: 0}, [index, 0]);
+          const rect = box.getBoundingClientRect();
+          return [rect.left + x, rect.top + y - 4];
+        }"""
+    )
+    await cockpit.mouse.click(point[0], point[1])
+    await cockpit.wait_for_function("document.title.startsWith('新桥社区')")
+    await cockpit.wait_for_selector("[data-panel=requests][data-redraws]")
+    assert cockpit.errors == []
+    await screenshot(cockpit, "cockpit-requests-community")
