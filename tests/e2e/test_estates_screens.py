@@ -27,6 +27,9 @@ LI_MING = "13900000009"  # a verified owner at 望湖锦苑
 CERTIFICATE = "浙(2026)温州市不动产权第9990001号"
 # A well-formed ID number (its check digit holds) that is not 李明's.
 SOMEONE_ELSE = "330304196005010028"
+PEOPLE = """{ people(search: "李明", first: 5) {
+  edges { node { phone idNumber } } } }"""
+COLUMNS = "不动产权证号,房号,权利人,身份证号"
 
 
 async def sign_in_api(client: httpx.AsyncClient, phone: str) -> str:
@@ -76,16 +79,14 @@ async def register_a_second_property_of_li_ming(server: str) -> None:
         found = await query(
             client,
             admin,
-            '{ people(search: "李明", first: 5) { edges { node { phone idNumber } } } }',
+            PEOPLE,
         )
         id_number = next(
             e["node"]["idNumber"]
             for e in found["people"]["edges"]
             if e["node"]["phone"] == LI_MING
         )
-        register = (
-            f"不动产权证号,房号,权利人,身份证号\n{CERTIFICATE},8幢 101室,李明,{id_number}\n"
-        ).encode()
+        register = (f"{COLUMNS}\n{CERTIFICATE},8幢 101室,李明,{id_number}\n").encode()
         operations = {
             "query": "mutation($file: Upload!) { fileUpload(file: $file) "
             "{ errors { code } file { id } } }",
@@ -144,15 +145,19 @@ async def test_a_resident_claims_a_property(open_page: Opener, server: str) -> N
         found = await query(
             client,
             admin,
-            '{ people(search: "李明", first: 5) { edges { node { phone idNumber } } } }',
+            PEOPLE,
         )
     id_number = next(
-        e["node"]["idNumber"] for e in found["people"]["edges"] if e["node"]["phone"] == LI_MING
+        e["node"]["idNumber"]
+        for e in found["people"]["edges"]
+        if e["node"]["phone"] == LI_MING
     )
     await page.fill("#claim-id", id_number)
     await page.click("#claim-form button[type=submit]")
     await page.wait_for_selector(f"#my-properties li:has-text('{CERTIFICATE}')")
-    assert "已认证" in await page.inner_text(f"#my-properties li:has-text('{CERTIFICATE}')")
+    assert "已认证" in await page.inner_text(
+        f"#my-properties li:has-text('{CERTIFICATE}')"
+    )
     assert page.errors == []
     await screenshot(page, "estates-claim-verified")
 

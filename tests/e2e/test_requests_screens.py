@@ -54,8 +54,10 @@ async def test_a_raised_request_reaches_the_board_live_and_is_followed_to_its_ra
     await resident.set_input_files("#request-photos", str(photo))
     await screenshot(resident, "requests-resident-raise")
     async with resident.expect_response(
-        lambda r: r.request.post_data is not None
-        and "serviceRequestCreate" in r.request.post_data
+        lambda r: (
+            r.request.post_data is not None
+            and "serviceRequestCreate" in r.request.post_data
+        )
     ):
         await resident.click("#request-form button[type=submit]")
     answered = time.monotonic()
@@ -64,7 +66,10 @@ async def test_a_raised_request_reaches_the_board_live_and_is_followed_to_its_ra
     await board.wait_for_selector(request_line(text), timeout=5_000)
     delay = time.monotonic() - answered
     assert delay < LIVE_WITHIN
-    note("requests-live.txt", f"request raised -> company board shows it: {delay:.3f} s\n")
+    note(
+        "requests-live.txt",
+        f"request raised -> company board shows it: {delay:.3f} s\n",
+    )
     line = board.locator(request_line(text))
     assert await line.get_attribute("data-stage") == "DISPATCHED"
     assert "照片 1 张" in await line.inner_text()
@@ -148,7 +153,9 @@ async def test_the_cadre_s_board_of_the_community(open_page: Opener) -> None:
     await board.wait_for()
     assert int(await board.get_attribute("data-total") or 0) > 0
     await page.click("[data-screen='request.cadre'] [data-tab=PUBLISHED]")
-    published = page.locator("[data-screen='request.cadre'] li.request[data-stage=PUBLISHED]")
+    published = page.locator(
+        "[data-screen='request.cadre'] li.request[data-stage=PUBLISHED]"
+    )
     count = await published.count()
     assert count > 0
     first = published.first
@@ -174,7 +181,9 @@ async def test_the_cockpit_panels_of_requests_and_evaluation(
     await cockpit.wait_for_selector("body[data-ready=cockpit]")
     await cockpit.wait_for_selector("#live[data-status=open]")
     panel = cockpit.locator("[data-panel=requests] .body")
-    await cockpit.wait_for_selector("[data-panel=requests][data-redraws] .body[data-total]")
+    await cockpit.wait_for_selector(
+        "[data-panel=requests][data-redraws] .body[data-total]"
+    )
     before = int(await panel.get_attribute("data-total") or 0)
     assert before > 0
     assert "平均办结用时" in await panel.inner_text()
@@ -193,8 +202,10 @@ async def test_the_cockpit_panels_of_requests_and_evaluation(
     await resident.select_option("#request-place", label="新桥社区（不在小区内）")
     await resident.fill("#request-text", "河边路灯不亮，晚上很黑")
     async with resident.expect_response(
-        lambda r: r.request.post_data is not None
-        and "serviceRequestCreate" in r.request.post_data
+        lambda r: (
+            r.request.post_data is not None
+            and "serviceRequestCreate" in r.request.post_data
+        )
     ):
         await resident.click("#request-form button[type=submit]")
     answered = time.monotonic()
@@ -206,7 +217,9 @@ async def test_the_cockpit_panels_of_requests_and_evaluation(
     )
     delay = time.monotonic() - answered
     assert delay < LIVE_WITHIN
-    note("requests-cockpit-live.txt", f"request raised -> cockpit panel: {delay:.3f} s\n")
+    note(
+        "requests-cockpit-live.txt", f"request raised -> cockpit panel: {delay:.3f} s\n"
+    )
 
     # and a click on a unit's bar drills down into its cockpit
     point = await cockpit.evaluate(

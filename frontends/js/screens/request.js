@@ -49,7 +49,7 @@ function place(node) {
 
 // The handler's latest word: the newest step after raising that says something.
 function latest(node) {
-  const said = (node.history || []).filter(s => s.note && s.action !== "PUBLISH" && s.action !== "DISPATCH");
+  const said = (node.history || []).filter(s => s.note && !["PUBLISH", "DISPATCH", "EVALUATE"].includes(s.action));
   const last = said[said.length - 1];
   return last ? h("div", { class: "latest" }, h("b", {}, `${ACTIONS[last.action] || last.action}：`),
     last.note, h("span", { class: "muted" }, ` ${when(last.at)}`)) : null;
