@@ -232,3 +232,26 @@ async def test_the_owners_committee_sees_its_score_and_duties(
     assert "业委会履职" in duties and "望湖锦苑" in duties
     assert page.errors == []
     await screenshot(page, "estates-committee-home")
+
+
+@pytest.mark.parametrize(
+    ("who", "phone"),
+    [("resident", LI_MING), ("company", PAN_WEI), ("committee", XU_JING)],
+)
+async def test_the_screens_fit_a_phone_in_large_type_and_high_contrast(
+    who: str, phone: str, open_page: Opener
+) -> None:
+    page = await open_page(PHONE)
+    await sign_in(page, phone)
+    await page.evaluate(
+        "localStorage.setItem('yunshang.prefs', "
+        "JSON.stringify({large: true, contrast: true}))"
+    )
+    await page.reload()
+    await page.wait_for_selector("[data-home]")
+    classes = await page.evaluate("document.documentElement.className")
+    assert "large" in classes and "contrast" in classes
+    width: int = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE[0]
+    assert page.errors == []
+    await screenshot(page, f"estates-large-contrast-{who}")
