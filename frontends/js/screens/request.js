@@ -55,6 +55,22 @@ function latest(node) {
     last.note, h("span", { class: "muted" }, ` ${when(last.at)}`)) : null;
 }
 
+// The requests whose history is open, and what is being typed on them: kept when
+// a live update redraws the list.
+const opened = new Set();
+const drafts = new Map();
+
+function kept(element, key) {
+  if (drafts.has(key)) element.value = drafts.get(key);
+  element.addEventListener("input", () => drafts.set(key, element.value));
+  element.addEventListener("change", () => drafts.set(key, element.value));
+  return element;
+}
+
+function forget(id) {
+  for (const key of [...drafts.keys()]) if (key.startsWith(`${id}:`)) drafts.delete(key);
+}
+
 // One request: what, where, its stage and history; `actions` below it.
 function item(node, ...actions) {
   return h("li", { class: "request", dataset: { request: node.id, stage: node.stage } },
@@ -66,13 +82,16 @@ function item(node, ...actions) {
     node.rating ? h("div", { class: "rating", dataset: { rating: node.rating } },
       "★".repeat(node.rating) + "☆".repeat(5 - node.rating), node.comment ? ` ${node.comment}` : "") : null,
     latest(node),
-    h("details", {}, h("summary", {}, `办理记录（${node.history?.length || 0}）`), history(node.history)),
+    h("details", { open: opened.has(node.id),
+      ontoggle: event => { if (event.target.open) opened.add(node.id); else opened.delete(node.id); } },
+      h("summary", {}, `办理记录（${node.history?.length || 0}）`), history(node.history)),
     ...actions);
 }
 
 // A note, optional photos, and buttons that each take one step with them.
 function stepForm(node, reload, buttons, { photos = false, placeholder = "说明（可选）" } = {}) {
-  const note = h("input", { name: "note", placeholder, "aria-label": "说明", maxlength: 1000 });
+  const note = kept(h("input", { name: "note", placeholder, "aria-label": "说明", maxlength: 1000 }),
+    `${node.id}:note:${buttons.map(b => b[1]).join()}`);
   const files = photos ? h("input", { type: "file", name: "photos", accept: "image/*", multiple: true,
     "aria-label": "照片" }) : null;
   const line = h("p", { class: "error", role: "alert" });
@@ -90,7 +109,7 @@ function stepForm(node, reload, buttons, { photos = false, placeholder = "说明
         }
         return step(name, variables);
       }, "已更新");
-      if (ok) reload();
+      if (ok) { forget(node.id); reload(); }
     } }, label)));
   return h("div", { class: "step" }, note, files, row, line);
 }
@@ -101,14 +120,17 @@ function stars(name) {
 }
 
 function evaluateForm(node, reload) {
-  const rating = stars("rating");
-  const comment = h("input", { name: "comment", placeholder: "说说办理得怎么样（可选）", maxlength: 1000,
-    "aria-label": "评价" });
+  const rating = kept(stars("rating"), `${node.id}:rating`);
+  const comment = kept(h("input", { name: "comment", placeholder: "说说办理得怎么样（可选）", maxlength: 1000,
+    "aria-label": "评价" }), `${node.id}:comment`);
   const line = h("p", { class: "error", role: "alert" });
   return h("div", { class: "step evaluate" }, h("label", {}, "满意度"), rating, comment,
     h("button", { type: "button", dataset: { step: "evaluate" }, onclick: async () => {
       if (await attempt(line, () => step("evaluate",
-        { id: node.id, rating: Number(rating.value), comment: comment.value.trim() }), "感谢评价")) reload();
+        { id: node.id, rating: Number(rating.value), comment: comment.value.trim() }), "感谢评价")) {
+        forget(node.id);
+        reload();
+      }
     } }, node.stage === "VERIFYING" ? "确认办结并评价" : "评价"), line);
 }
 
