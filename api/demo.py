@@ -1323,8 +1323,8 @@ async def load_demo(
 
     await load_estate_demo(seed, id_key)  # the register is fingerprinted with id_key
     await load_demo_requests(seed)
-    await _requests_of_demo_resident()
     summary = rows.summary()
+    await _requests_of_demo_resident()
     logger.info(
         "demo data loaded: scale %s, seed %s, %s units, %s households, %s people; "
         "generated in %.1f s, inserted in %.1f s",
