@@ -53,8 +53,10 @@ from models import (
     OrgUnit,
     Person,
     Post,
+    RequestStep,
     Role,
     RoleAssignment,
+    ServiceRequest,
 )
 from resolvers.context import DEVELOPMENT_ID_KEY
 from resolvers.idnumber import check_digit as id_check_digit
@@ -1326,6 +1328,7 @@ async def load_demo(
     await load_demo_requests(seed)
     await load_care_demo(seed)
     summary = rows.summary()
+    await _requests_of_demo_resident()
     logger.info(
         "demo data loaded: scale %s, seed %s, %s units, %s households, %s people; "
         "generated in %.1f s, inserted in %.1f s",
@@ -1338,6 +1341,33 @@ async def load_demo(
         clock.perf_counter() - generated,
     )
     return summary
+
+
+# 李明's own requests, so that the resident's screens show one at each stage a
+# resident acts on: being handled, waiting for his confirmation, closed and rated.
+_DEMO_RESIDENT = "13900000009"
+_DEMO_RESIDENT_STAGES = ("HANDLING", "VERIFYING", "EVALUATED")
+
+
+async def _requests_of_demo_resident() -> None:
+    person = await Person.get_or_none(phone=_DEMO_RESIDENT)
+    estate = await Estate.get_or_none(name="望湖锦苑")
+    if person is None or estate is None:
+        return
+    for stage in _DEMO_RESIDENT_STAGES:
+        request = (
+            await ServiceRequest.filter(
+                estate_id=estate.id, stage=stage, is_public=False
+            )
+            .order_by("id")
+            .first()
+        )
+        if request is None:
+            continue
+        await ServiceRequest.filter(id=request.id).update(raised_by_id=person.id)
+        await RequestStep.filter(request_id=request.id, action="PUBLISH").update(
+            actor_person_id=person.id
+        )
 
 
 async def _reset_sequences(connection: BaseDBAsyncClient, rows: _Rows) -> None:

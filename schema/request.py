@@ -207,6 +207,48 @@ class NeedDemand:
     )
 
 
+@structural
+@strawberry.type(description="How many requests stand at one stage.")
+class StageCount:
+    stage: RequestStageType  # type: ignore[valid-type]
+    count: int
+
+
+@structural
+@strawberry.type(description="Requests under one unit: by stage, and time to close.")
+class RequestUnitFigures:
+    unit: OrgUnit
+    by_stage: list[StageCount] = strawberry.field(
+        description="Every stage, in order, with its count (zero included)."
+    )
+    total: int = strawberry.field(description="All requests under the unit.")
+    open: int = strawberry.field(description="Not yet evaluated (closed).")
+    closed: int = strawberry.field(description="Closed (confirmed and evaluated).")
+    average_hours_to_close: float | None = strawberry.field(
+        description="Mean hours from raising to closing over the closed ones "
+        "(null: none closed)."
+    )
+
+
+@structural
+@strawberry.type(description="The cockpit's request figures of a unit and below.")
+class RequestFigures:
+    unit: OrgUnit
+    by_stage: list[StageCount] = strawberry.field(
+        description="Every stage, in order, with its count (zero included)."
+    )
+    total: int = strawberry.field(description="All requests under the unit.")
+    open: int = strawberry.field(description="Not yet evaluated (closed).")
+    closed: int = strawberry.field(description="Closed (confirmed and evaluated).")
+    average_hours_to_close: float | None = strawberry.field(
+        description="Mean hours from raising to closing over the closed ones "
+        "(null: none closed)."
+    )
+    below: list[RequestUnitFigures] = strawberry.field(
+        description="The units directly below, with their figures, for drill-down."
+    )
+
+
 for _name, _model in (
     ("ServiceRequest", ServiceRequestModel),
     ("RequestCategory", RequestCategoryModel),
@@ -297,6 +339,19 @@ class RequestQuery:
         assert path is not None
         found = await request_rules.demand_under(info.context.caller, path, open_only)
         return rows(NeedDemand, found)
+
+    @field(
+        STAFF,
+        "The cockpit's request figures: by stage and average hours to close, "
+        "for a unit of the caller's jurisdiction and each unit below it.",
+    )
+    async def request_figures(
+        self, info: AppInfo, unit_id: strawberry.ID
+    ) -> RequestFigures:
+        _, pk = decode_id(unit_id, "OrgUnit")
+        return await request_rules.request_figures_of(  # type: ignore[return-value]
+            info.context, pk
+        )
 
 
 @strawberry.input(description="A new request: what, where, and optionally photos.")

@@ -14,6 +14,7 @@ escalation and the webhook retries.
 """
 
 from resolvers.request.categories import CategoryInput, save_category
+from resolvers.request.figures import request_figures_of
 from resolvers.request.live import may_see_event, request_changes
 from resolvers.request.reading import category_rows, demand_under, requests_query
 from resolvers.request.routing import Route, dispatch_route
@@ -54,6 +55,7 @@ __all__ = [
     "may_see_event",
     "record_step",
     "request_changes",
+    "request_figures_of",
     "requests_query",
     "save_category",
 ]

@@ -7,6 +7,7 @@ export const SLOTS = [
   { id: "cadre.duty", title: "今日值班签到", soon: "用手机定位签到（即将上线）" },
   { id: "cadre.assignments", title: "我的任务", soon: "接收、提交上级下发的任务（即将上线）" },
   { id: "cadre.visits", title: "民情走访", soon: "待走访对象与走访记录（即将上线）" },
+  { id: "cadre.requests", title: "社区诉求", soon: "本村社诉求的派单、确认和退回重办" },
   { id: "cadre.warnings", title: "预警", soon: "超期未走访、新增、失管、新亡预警（即将上线）" },
   { id: "cadre.publish", title: "发布公开与公告" },
 ];

@@ -6,6 +6,7 @@ export const SLOTS = [
   MESSAGES,
   { id: "company.requests", title: "诉求工单", soon: "所管小区居民诉求的接单、处理和回复（即将上线）" },
   { id: "company.evaluation", title: "服务测评", soon: "业主和各方对物业服务的评分（即将上线）" },
+  { id: "company.coordination", title: "三方协调", soon: "物业公司的履职事项和检查记录" },
 ];
 
 export default {

@@ -6,6 +6,7 @@ import { MESSAGES, card, h, home, slots } from "./common.js";
 
 export const SLOTS = [
   MESSAGES,
+  { id: "resident.properties", title: "我的房产", soon: "暂无已认证房产（不动产认证即将上线）" },
   { id: "resident.requests", title: "你说我做 · 我的诉求", soon: "提交诉求并跟踪办理进度（即将上线）" },
   { id: "resident.evaluation", title: "小区测评", soon: "为物业服务和业委会打分（即将上线）" },
   { id: "resident.consultation", title: "码上协商", soon: "参与社区议事投票（即将上线）" },
@@ -22,7 +23,6 @@ export default {
     const community = ctx.grant.unit;
     const memberships = person.households || [];
     const page = (await gql(LATEST, { code: community.code })).communityPage;
-    const owned = memberships.filter(m => m.isOwner);
     return home("RESIDENT",
       card(`${community.name} · 村社主页`,
         h("ul", { class: "list" }, ...page.posts.edges.map(e => postLine(e.node))),
@@ -34,11 +34,6 @@ export default {
               h("strong", {}, m.household?.address || "—"),
               h("div", { class: "muted" }, `${m.household?.community?.name || ""} · ${m.relation || "成员"}`))))
           : h("p", { class: "muted" }, "尚未登记住户，请联系村社干部核实。")),
-      card("我的房产",
-        owned.length
-          ? h("ul", { class: "list properties" }, ...owned.map(m => h("li", {}, m.household.address,
-              h("span", { class: "muted" }, " · 产权人"))))
-          : h("p", { class: "muted" }, "暂无已认证房产（不动产认证即将上线）")),
       ...await slots(SLOTS, ctx));
   },
 };

@@ -7,3 +7,7 @@
 import "./content.js";
 import "./notification.js";
 import "./warning.js";
+import "./request.js";
+import "./property.js";
+import "./evaluation.js";
+import "./coordination.js";

@@ -13,8 +13,10 @@
 import below from "./below.js";
 import changes from "./changes.js";
 import estates from "./estates.js";
+import evaluation from "./evaluation.js";
 import posts from "./posts.js";
+import requests from "./requests.js";
 import totals from "./totals.js";
 import warnings from "./warnings.js";
 
-export const PANELS = [totals, below, estates, warnings, posts, changes];
+export const PANELS = [totals, below, estates, warnings, posts, requests, evaluation, changes];
