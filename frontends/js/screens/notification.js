@@ -18,7 +18,7 @@ registerScreen({
     async function reload() {
       const found = (await gql(UNREAD)).notifications;
       const latest = found.edges.slice(-5).reverse();
-      box.replaceChildren(
+      const parts = [
         h("p", { class: "muted" }, found.totalCount ? `未读 ${found.totalCount} 条` : "没有未读消息"),
         h("ul", { class: "list" }, ...latest.map(({ node }) => h("li", {},
           h("strong", {}, node.title), node.body ? h("div", {}, node.body) : null,
@@ -26,7 +26,10 @@ registerScreen({
         found.totalCount ? h("button", { type: "button", class: "secondary", onclick: async () => {
           await gql(READ, { ids: found.edges.map(e => e.node.id) });
           reload();
-        } }, "全部标为已读") : null);
+        } }, "全部标为已读") : null,
+      ];
+      // replaceChildren would print a null as the text "null".
+      box.replaceChildren(...parts.filter(Boolean));
     }
     await reload();
     // A new message shows at once; the subscription ends with the page.
