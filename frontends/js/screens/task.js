@@ -150,7 +150,7 @@ const BOARD = `query Board($unitId: ID!) { taskBoard(unitId: $unitId) {
 const SUBMITTED = `query Submitted($unitId: ID!) {
   taskAssignments(unitId: $unitId, states: [SUBMITTED], first: 20) {
     totalCount edges { node { id state deadline isOverdue resultText submittedAt
-      unit { name } task { title requirement } resultFiles { id filename } } } } }`;
+      unit { name } task { title requirement unit { id name } } resultFiles { id filename } } } } }`;
 const VERIFY = `mutation Verify($id: ID!) { taskAssignmentVerify(id: $id) {
   errors { field message code } assignment { id state } } }`;
 const RETURN = `mutation Return($id: ID!, $reason: String!) { taskAssignmentReturn(id: $id, reason: $reason) {
@@ -177,7 +177,7 @@ function boardTable(board, onDrill) {
       h("td", {}, percent(entry.completionRate))))));
 }
 
-function reviewItem(node, reload) {
+function reviewItem(node, reload, issuer) {
   const message = h("p", { class: "error", role: "alert" });
   const reason = h("input", { name: "reason", maxlength: 500, "aria-label": "退回原因", placeholder: "退回原因" });
   async function act(query, variables, key) {
@@ -193,11 +193,13 @@ function reviewItem(node, reload) {
     h("div", { class: "muted" }, `提交于 ${when(node.submittedAt)}`),
     node.resultText ? h("p", {}, node.resultText) : null,
     node.resultFiles.length ? h("p", { class: "muted" }, "附件：", node.resultFiles.map(f => f.filename).join("、")) : null,
-    h("div", { class: "actions" },
-      h("button", { type: "button", class: "verify", onclick: () => act(VERIFY, { id: node.id }, "taskAssignmentVerify") }, "审核通过"),
-      reason,
-      h("button", { type: "button", class: "secondary return",
-        onclick: () => act(RETURN, { id: node.id, reason: reason.value }, "taskAssignmentReturn") }, "退回")),
+    node.task.unit?.id === issuer
+      ? h("div", { class: "actions" },
+        h("button", { type: "button", class: "verify", onclick: () => act(VERIFY, { id: node.id }, "taskAssignmentVerify") }, "审核通过"),
+        reason,
+        h("button", { type: "button", class: "secondary return",
+          onclick: () => act(RETURN, { id: node.id, reason: reason.value }, "taskAssignmentReturn") }, "退回"))
+      : h("p", { class: "muted" }, `由${node.task.unit?.name || "下发单位"}审核`),
     message);
 }
 
@@ -269,7 +271,7 @@ registerScreen({
       totals.dataset.verified = String(t.verified);
       table.replaceChildren(boardTable(board, unit => { shown = unit; reload(); }));
       const waiting = (await gql(SUBMITTED, { unitId: shown.id })).taskAssignments;
-      reviews.replaceChildren(...waiting.edges.map(({ node }) => reviewItem(node, reload)));
+      reviews.replaceChildren(...waiting.edges.map(({ node }) => reviewItem(node, reload, home.id)));
       if (!waiting.totalCount) reviews.append(h("li", { class: "muted" }, "没有待审核的任务"));
       if (!issueBox.dataset.ready && shown.id === home.id) {
         issueBox.dataset.ready = "1";
