@@ -343,8 +343,7 @@ class CareQuery:
         self, info: AppInfo, unit_id: strawberry.ID
     ) -> CareCoverage:
         _, pk = decode_id(unit_id, "OrgUnit")
-        found = await care_cockpit.coverage_of(info.context, pk)
-        return found  # type: ignore[return-value]
+        return await care_cockpit.coverage_of(info.context, pk)  # type: ignore[return-value]
 
     @field(STAFF, "A beneficiary by id, if the caller may see them.")
     async def beneficiary(self, info: AppInfo, id: strawberry.ID) -> Beneficiary | None:

@@ -20,7 +20,15 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import PASSWORD, PHONE, SCREEN, Opener, note, screenshot, sign_in
+from tests.e2e.conftest import (
+    PASSWORD,
+    PHONE,
+    SCREEN,
+    Opener,
+    note,
+    screenshot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -89,7 +97,8 @@ async def test_a_cadre_accepts_and_submits_and_the_board_shows_it(
     # when they accept it, and submit it first without what it requires
     async with cadre.expect_response(mutation_answer("taskAssignmentAccept")):
         await cadre.click(f"{item} button.accept")
-    await cadre.wait_for_selector(f"{item}[data-state=ACCEPTED] form.submit")
+    await cadre.click(f"{item}[data-state=ACCEPTED] button.open-submit")
+    await cadre.wait_for_selector(f"{item} form.submit")
     await cadre.click(f"{item} form.submit button[type=submit]")
     error = cadre.locator(f"{item} [role=alert]")
     await error.filter(has_text="此任务需要").wait_for()
@@ -97,7 +106,9 @@ async def test_a_cadre_accepts_and_submits_and_the_board_shows_it(
 
     # and then with its text and files
     if await cadre.locator(f"{item} textarea[name=text]").count():
-        await cadre.fill(f"{item} textarea[name=text]", "已清理楼道杂物12处，详见照片。")
+        await cadre.fill(
+            f"{item} textarea[name=text]", "已清理楼道杂物12处，详见照片。"
+        )
     if await cadre.locator(f"{item} input[name=files]").count():
         name, kind, content = png()
         await cadre.set_input_files(
@@ -261,8 +272,11 @@ async def test_a_visit_is_checked_in_and_reported(
     )
     person = found["beneficiary"]
     await page.context.set_geolocation(
-        {"latitude": person["latitude"], "longitude": person["longitude"],
-         "accuracy": 10}
+        {
+            "latitude": person["latitude"],
+            "longitude": person["longitude"],
+            "accuracy": 10,
+        }
     )
 
     # when they check in at the home and report the visit with a photo
@@ -282,9 +296,11 @@ async def test_a_visit_is_checked_in_and_reported(
         await form.locator("button[type=submit]").click()
 
     # then the report is kept, with its photo, and the form is gone
-    await page.locator("[data-screen='visit.due'] .ok").filter(
-        has_text="走访记录已提交"
-    ).wait_for()
+    await (
+        page.locator("[data-screen='visit.due'] .ok")
+        .filter(has_text="走访记录已提交")
+        .wait_for()
+    )
     assert await page.locator("form.visit-report").count() == 0
     visits = await api(
         server,
@@ -329,3 +345,29 @@ async def test_the_screens_in_large_type_and_high_contrast_fit_a_phone(
         assert await fits(page)
         await screenshot(page, f"{name}-home-large-contrast")
         assert page.errors == []
+
+
+async def test_an_official_issues_a_task_to_a_community(open_page: Opener) -> None:
+    # Given the subdistrict official's task board
+    page = await open_page(PHONE)
+    await sign_in(page, SUBDISTRICT_OFFICIAL)
+    await page.click("[data-screen='task.board'] details > summary")
+    form = page.locator("form.issue")
+
+    # when they issue a task to one community without a deadline, then with one
+    await form.locator("[name=title]").fill("汛前河道巡查")
+    await form.locator("[name=instructions]").fill("巡查辖区河道，上传巡查照片。")
+    await form.locator("button[type=submit]").click()
+    await form.locator("[role=alert]").filter(has_text="请选择截止日期").wait_for()
+    await form.locator("[name=deadline]").fill("2030-06-30")
+    await form.locator("label.check", has_text="五社村").locator("input").check()
+    async with page.expect_response(mutation_answer("taskIssue")):
+        await form.locator("button[type=submit]").click()
+
+    # then it reaches that community alone, and the board counts it
+    await form.locator(".ok").filter(has_text="已下发到 1 个村社").wait_for()
+    await screenshot(page, "official-task-issued")
+    cadre = await open_page(PHONE)
+    await sign_in(cadre, WUSHE_CADRE)
+    await cadre.locator("li.assignment", has_text="汛前河道巡查").wait_for()
+    assert page.errors == [] and cadre.errors == []

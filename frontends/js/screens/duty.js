@@ -75,7 +75,7 @@ registerScreen({
         h("div", { class: "figures" }, ...[["应值班", t.scheduled], ["已签到", t.attended], ["迟到", t.late],
           ["缺勤", t.missed], ["出勤率", rate(t.attendanceRate)]].map(([label, value]) =>
           h("div", { class: "figure" }, h("b", {}, String(value)), label))),
-        t.missedDays.length ? h("p", { class: "muted" }, "缺勤日：", t.missedDays.map(d => d.slice(5)).join("、")) : null);
+        ...(t.missedDays.length ? [h("p", { class: "muted" }, "缺勤日：", t.missedDays.map(d => d.slice(5)).join("、"))] : []));
     }
     button.addEventListener("click", async () => {
       message.className = "error";

@@ -74,7 +74,7 @@ function submitForm(node, message, reload) {
   const files = requirement !== "REQUIRED_TEXT"
     ? h("input", { type: "file", name: "files", multiple: true, "aria-label": "附件" })
     : null;
-  const form = h("form", { class: "submit" },
+  const form = h("form", { class: "submit", hidden: node.state === "ACCEPTED" && !node.resultText },
     text ? h("label", {}, "办理情况") : null, text,
     files ? h("label", {}, "附件（照片或文档）") : null, files,
     h("button", { type: "submit" }, node.state === "RETURNED" ? "重新提交" : "提交"));
@@ -113,7 +113,12 @@ function assignmentItem(node, reload) {
       } catch (error) { message.textContent = error.message; }
     } }, "接收任务"));
   } else if (node.state === "ACCEPTED" || node.state === "RETURNED") {
-    item.append(submitForm(node, message, reload));
+    const form = submitForm(node, message, reload);
+    if (form.hidden) {
+      item.append(h("button", { type: "button", class: "secondary open-submit",
+        onclick: event => { form.hidden = false; event.currentTarget.remove(); } }, "填写办理情况"));
+    }
+    item.append(form);
   } else if (node.state === "SUBMITTED") {
     item.append(h("p", { class: "muted" }, `已于 ${when(node.submittedAt)} 提交，等待审核`));
   }
