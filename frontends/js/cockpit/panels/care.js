@@ -28,16 +28,16 @@ export default {
       element.replaceChildren(state.head, box);
       state.chart = ctx.charts.make(box);
       state.chart.on("click", params => {
-        const unit = state.below?.[params.dataIndex]?.unit;
-        if (unit) ctx.drill(unit.id);
+        const unit = state.rows?.[params.dataIndex]?.unit;
+        if (unit && unit.id !== ctx.unit.id) ctx.drill(unit.id);
       });
     }
-    state.below = coverage.below;
     state.head.replaceChildren(...[["覆盖率", percent(coverage.coverageRate)], ["对象", coverage.beneficiaries],
       ["超期", coverage.overdue], ["未走访", coverage.neverVisited], ["预警", coverage.warnings]]
       .map(([label, value]) => h("div", { class: "kpi" }, h("b", {}, String(value)), h("span", {}, label))));
     element.dataset.coverage = percent(coverage.coverageRate);
-    const rows = coverage.below.length ? coverage.below : [{ ...coverage, unit: ctx.unit }];
+    // A community's beneficiaries are not on its grids: it shows itself.
+    const rows = state.rows = coverage.below.some(r => r.beneficiaries) ? coverage.below : [{ ...coverage, unit: ctx.unit }];
     state.chart.setOption({
       textStyle: TEXT,
       tooltip: { trigger: "axis" },
