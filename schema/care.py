@@ -45,6 +45,7 @@ from permissions.rules import (
     mask_phone,
 )
 from resolvers import care as care_rules
+from resolvers import care_cockpit
 from resolvers.base import Invalid, UserError
 from resolvers.care_layouts import LAYOUTS
 from resolvers.context import Context
@@ -296,8 +297,54 @@ register_node("Beneficiary", BeneficiaryModel)
 register_node("BeneficiaryTag", BeneficiaryTagModel)
 
 
+@structural
+@strawberry.type(description="Visit coverage under one unit (走访覆盖率).")
+class CareCoverageEntry:
+    unit: OrgUnit
+    beneficiaries: int = strawberry.field(description="Active beneficiaries.")
+    covered: int = strawberry.field(
+        description="Visited at least once, and the next visit not yet overdue."
+    )
+    overdue: int = strawberry.field(description="Whose next visit is overdue.")
+    never_visited: int = strawberry.field(description="Never visited yet.")
+    warnings: int = strawberry.field(
+        description="Open warnings of visits (overdue, new beneficiary)."
+    )
+    coverage_rate: float | None = strawberry.field(
+        description="covered / beneficiaries, none without beneficiaries."
+    )
+
+
+@structural
+@strawberry.type(description="A unit's visit coverage, and each unit's below.")
+class CareCoverage:
+    unit: OrgUnit
+    beneficiaries: int = strawberry.field(description="Active beneficiaries.")
+    covered: int = strawberry.field(
+        description="Visited at least once, and the next visit not yet overdue."
+    )
+    overdue: int = strawberry.field(description="Whose next visit is overdue.")
+    never_visited: int = strawberry.field(description="Never visited yet.")
+    warnings: int = strawberry.field(
+        description="Open warnings of visits (overdue, new beneficiary)."
+    )
+    coverage_rate: float | None = strawberry.field(
+        description="covered / beneficiaries, none without beneficiaries."
+    )
+    below: list[CareCoverageEntry] = strawberry.field(
+        description="The units directly below, for drill-down."
+    )
+
+
 @strawberry.type
 class CareQuery:
+    @field(STAFF, "Visit coverage of a unit of the caller's jurisdiction.")
+    async def care_coverage(
+        self, info: AppInfo, unit_id: strawberry.ID
+    ) -> CareCoverage:
+        _, pk = decode_id(unit_id, "OrgUnit")
+        return await care_cockpit.coverage_of(info.context, pk)  # type: ignore[return-value]
+
     @field(STAFF, "A beneficiary by id, if the caller may see them.")
     async def beneficiary(self, info: AppInfo, id: strawberry.ID) -> Beneficiary | None:
         _, pk = decode_id(id, "Beneficiary")

@@ -45,7 +45,7 @@ HOMES: dict[str, tuple[str, str, list[str]]] = {
             "新桥社区",
             "发布公开与公告",
             "今日值班签到",
-            "暂无待处理的预警",
+            "待处理",  # the demo's open warnings of the community
             "没有未读消息",
         ],
     ),

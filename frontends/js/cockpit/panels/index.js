@@ -11,12 +11,17 @@
 // The domains add theirs here (tasks and duty: issue 4; requests and evaluation:
 // issue 5; visits and warnings: issue 6).
 import below from "./below.js";
+import care from "./care.js";
 import changes from "./changes.js";
+import duty from "./duty.js";
 import estates from "./estates.js";
 import evaluation from "./evaluation.js";
 import posts from "./posts.js";
 import requests from "./requests.js";
+import tasks from "./tasks.js";
 import totals from "./totals.js";
 import warnings from "./warnings.js";
 
-export const PANELS = [totals, below, estates, warnings, posts, requests, evaluation, changes];
+export const PANELS = [
+  totals, below, tasks, duty, care, estates, warnings, posts, requests, evaluation, changes,
+];
