@@ -82,8 +82,8 @@ DEFAULT_SEED = 20261203
 DEMO_PASSWORD = "Demo-2026"
 
 # Periods (role starts, moves, managements) are days before this date.
-REFERENCE_DATE = date(2026, 1, 1)
-_CREATED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+REFERENCE_DATE = date(2026, 12, 1)
+_CREATED_AT = datetime(2026, 12, 1, tzinfo=UTC)
 
 _BATCH_SIZE = 1000
 _OUHAI_CODE = "330304"

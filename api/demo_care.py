@@ -53,7 +53,7 @@ logger = logging.getLogger("yunshang.demo")
 
 Kind = BeneficiaryTagKind
 Source = BeneficiarySource
-REFERENCE = datetime(2026, 1, 1, 2, 0, tzinfo=UTC)  # 10:00 in China
+REFERENCE = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in China
 PILOTS = ("新桥社区", "五社村")
 PER_PILOT = 24
 PER_OTHER = 6

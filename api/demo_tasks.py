@@ -3,7 +3,7 @@ tasks of the pilots' subdistrict in every state, and duty for the two pilots.
 
 Loaded by ``api.demo.load_demo`` after the org hierarchy and the people. Like the
 rest of the demo it reads no clock: periods are reckoned from
-``api.demo.REFERENCE_DATE`` (2026-01-01), and a few yearly tasks fall due in the
+``api.demo.REFERENCE_DATE`` (2026-12-01), and a few yearly tasks fall due in the
 middle of 2027, so a board shows open work beside the finished and the overdue.
 All of it is invented.
 """

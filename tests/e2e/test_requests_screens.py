@@ -227,9 +227,15 @@ async def test_the_cockpit_panels_of_requests_and_evaluation(
           const chart = echarts.getInstanceByDom(box);
           const names = chart.getOption().xAxis[0].data;
           const index = names.indexOf('新桥社区');
-          const [x, y] = chart.convertToPixel({seriesIndex: 0}, [index, 0]);
+          // The middle of the bar, whatever height the layout gives the panel.
+          const stacked = chart.getOption().series.map(s => {
+            const d = s.data[index];
+            return Number(d && typeof d === 'object' ? d.value : d) || 0;
+          });
+          const top = stacked.reduce((a, b) => a + b, 0);
+          const [x, y] = chart.convertToPixel({seriesIndex: 0}, [index, top / 2]);
           const rect = box.getBoundingClientRect();
-          return [rect.left + x, rect.top + y - 4];
+          return [rect.left + x, rect.top + y];
         }"""
     )
     await cockpit.mouse.click(point[0], point[1])
