@@ -17,6 +17,7 @@ import asyncio
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,17 @@ async def _time(
     return statistics.median(samples), samples[int(len(samples) * 0.9) - 1], statements
 
 
-async def run(database_url: str | None, runs: int) -> None:
+# A read to time: its name, its document, and the unit it is asked for (if any).
+Case = tuple[str, str, "OrgUnit | None"]
+
+
+async def time_reads(
+    database_url: str | None,
+    runs: int,
+    cases_for: Callable[[OrgUnit, OrgUnit], list[Case]],
+) -> None:
+    """Time reads on the district demo as its admin, over the district and the
+    pilots' subdistrict; print one Markdown row per read."""
     with bench_environment(database_url=database_url) as folder:
         async with (
             throwaway_database(database_url, folder / "db") as url,
@@ -87,15 +98,9 @@ async def run(database_url: str | None, runs: int) -> None:
                 client.headers["authorization"] = f"Bearer {token}"
                 district = await OrgUnit.get(code="330304")
                 subdistrict = await OrgUnit.get(code="330304002")
-                cases = [
-                    ("cockpit, district", COCKPIT, district),
-                    ("cockpit, subdistrict", COCKPIT, subdistrict),
-                    ("posts panel, district", POSTS, district),
-                    ("community page", PAGE, None),
-                ]
                 print(f"| read | median ms | p90 ms | statements |  ({runs} runs)")
                 print("| --- | --- | --- | --- |")
-                for name, query, unit in cases:
+                for name, query, unit in cases_for(district, subdistrict):
                     variables = (
                         {"unitId": encode_id("OrgUnit", unit.id)} if unit else {}
                     )
@@ -103,6 +108,19 @@ async def run(database_url: str | None, runs: int) -> None:
                         client, query, variables, runs
                     )
                     print(f"| {name} | {median:.1f} | {p90:.1f} | {statements} |")
+
+
+def _cases(district: OrgUnit, subdistrict: OrgUnit) -> list[Case]:
+    return [
+        ("cockpit, district", COCKPIT, district),
+        ("cockpit, subdistrict", COCKPIT, subdistrict),
+        ("posts panel, district", POSTS, district),
+        ("community page", PAGE, None),
+    ]
+
+
+async def run(database_url: str | None, runs: int) -> None:
+    await time_reads(database_url, runs, _cases)
 
 
 def main() -> None:

@@ -82,7 +82,10 @@ class ImportRun(Node):
         first: int = 100,
         after: str | None = None,
     ) -> Connection[ImportRowReport]:
-        queryset = ImportRowReportModel.filter(run_id=as_row(self)["id"])
+        caller = info.context.caller
+        queryset = visible(ImportRowReportModel, caller).filter(
+            run_id=as_row(self)["id"]
+        )
         if outcome is not None:
             queryset = queryset.filter(outcome=ImportOutcome(outcome))
         page: Any = await paginate(queryset, first, after)
