@@ -66,7 +66,7 @@ PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-yunshang-preflight")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 SUBSCRIPTIONS_OVER_WS = "Subscriptions use the graphql-transport-ws websocket."
 # Allocations between collections of the youngest generation (Python's is 700).
-GC_YOUNGEST = 7000
+GC_YOUNGEST = 2000
 
 
 @dataclass

@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import segno
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
@@ -23,6 +23,9 @@ from permissions.caller import ANONYMOUS
 from permissions.errors import NotFound
 from permissions.scope import visible
 from resolvers.content import community_by_code
+
+if TYPE_CHECKING:
+    import segno
 
 __all__ = ["qr_code", "routes"]
 
@@ -35,6 +38,9 @@ NOT_FOUND = (
 
 
 def qr_code(url: str) -> segno.QRCode:
+    # Loaded by the first code drawn, not by every worker at start (about 9 MiB).
+    import segno
+
     # Level M survives a crease or a smudge on a printed poster.
     return segno.make(url, error="m", micro=False)
 

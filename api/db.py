@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-import asyncpg
-
 __all__ = [
     "TORTOISE_ORM",
     "default_database_url",
@@ -35,6 +33,8 @@ async def throwaway_postgres(server_url: str, prefix: str) -> AsyncIterator[str]
 
     For the test suite and the benchmarks, so that runs never see each other's data.
     """
+    import asyncpg  # a worker on SQLite never loads the driver
+
     parts = urlsplit(server_url)
     admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"

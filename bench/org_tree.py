@@ -38,8 +38,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -766,6 +766,7 @@ def _report(figures: Figures, args: argparse.Namespace) -> None:
         f"one worker on core {WORKER_CORE}, {load} on core {LOAD_CORE}, "
         f"{args.connections} connections, {args.warmup:g} s warm-up + "
         f"{args.duration:g} s per run, {args.rounds} rounds alternating"
+        + (f"; {args.server_placement}" if args.server_placement else "")
     )
     print()
     print(
@@ -848,6 +849,71 @@ def _report(figures: Figures, args: argparse.Namespace) -> None:
         print(figures.profile)
 
 
+@contextmanager
+def _server_on_load_core(database_url: str) -> Iterator[str]:
+    """Moves a local PostgreSQL server (the postmaster, and with it every backend
+    it forks) to the load generator's core for the runs, so that the worker's core
+    is the worker's alone; gives the server back every core afterwards.
+
+    Yields what was done, for the report. Does nothing for a server that is not
+    on this machine or not ours to move."""
+    host = urlsplit(database_url).hostname or "127.0.0.1"
+    if host not in {"127.0.0.1", "localhost", "::1"}:
+        yield "the PostgreSQL server is not on this machine: not pinned"
+        return
+    postmaster = _postmaster_pid(database_url)
+    if postmaster is None:
+        yield "the PostgreSQL server's processes were not found: not pinned"
+        return
+    processes = [postmaster, *_children(postmaster)]
+    before = {pid: os.sched_getaffinity(pid) for pid in processes}
+    try:
+        for pid in processes:
+            os.sched_setaffinity(pid, {int(LOAD_CORE)})
+    except PermissionError:
+        for pid, cores in before.items():
+            with suppress(OSError):
+                os.sched_setaffinity(pid, cores)
+        yield "the PostgreSQL server may not be moved by this user: not pinned"
+        return
+    try:
+        yield f"the PostgreSQL server ({len(processes)} processes) on core {LOAD_CORE}"
+    finally:
+        for pid in [postmaster, *_children(postmaster)]:
+            with suppress(OSError):
+                os.sched_setaffinity(pid, before.get(pid, before[postmaster]))
+
+
+def _postmaster_pid(database_url: str) -> int | None:
+    async def backend() -> int:
+        connection = await asyncpg.connect(database_url)
+        try:
+            pid: int = await connection.fetchval("SELECT pg_backend_pid()")
+            return pid
+        finally:
+            await connection.close()
+
+    try:
+        pid = asyncio.run(backend())
+        return _parent(pid)
+    except (OSError, asyncpg.PostgresError):
+        return None
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError):
+                if _parent(int(entry.name)) == parent:
+                    found.append(int(entry.name))
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -890,6 +956,12 @@ def main() -> int:
         metavar="N",
         help="profile N requests in-process with cProfile (not under load)",
     )
+    parser.add_argument(
+        "--server-anywhere",
+        action="store_true",
+        help="leave a local PostgreSQL server on every core (by default it is "
+        "moved to the load generator's core for the runs)",
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     if not 1 <= args.rounds <= 10 or not 0 < args.duration <= 120:
@@ -907,7 +979,13 @@ def main() -> int:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     # This process (data set-up, checks, the RSS sampler) stays off the worker's core.
     os.sched_setaffinity(0, {int(LOAD_CORE)})
-    figures = asyncio.run(_benchmark(args))
+    with ExitStack() as stack:
+        args.server_placement = ""
+        if args.database_url and not args.server_anywhere:
+            args.server_placement = stack.enter_context(
+                _server_on_load_core(args.database_url)
+            )
+        figures = asyncio.run(_benchmark(args))
     _report(figures, args)
     return 0
 

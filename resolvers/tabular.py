@@ -10,8 +10,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import load_workbook
-
 from resolvers.base import Invalid, UserError
 
 __all__ = ["Table", "digest", "read_table"]
@@ -81,6 +79,10 @@ def _csv_table(data: bytes) -> Table:
 
 
 def _xlsx_table(data: bytes) -> Table:
+    # openpyxl is loaded by the first workbook read, not by every worker at start
+    # (about 15 MiB of resident memory that most workers never use).
+    from openpyxl import load_workbook
+
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a damaged file

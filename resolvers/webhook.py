@@ -26,10 +26,9 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 import orjson
 
 from models import Organization, RequestStep, ServiceRequest, Webhook, WebhookDelivery
@@ -40,6 +39,9 @@ from permissions.scope import visible
 from resolvers.base import Invalid, UserError, Work, write
 from resolvers.context import Context
 from resolvers.loaders import fetch_row
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "EVENTS",
@@ -312,7 +314,11 @@ async def enqueue(
 
 
 def make_client() -> httpx.AsyncClient:
-    """The HTTP client deliveries go through (tests put a mock transport here)."""
+    """The HTTP client deliveries go through (tests put a mock transport here).
+
+    httpx is loaded by the first delivery job, not by every worker at start."""
+    import httpx
+
     return httpx.AsyncClient(timeout=TIMEOUT_SECONDS)
 
 
@@ -373,6 +379,8 @@ async def _send(
         DELIVERY_HEADER: str(delivery.id),
         EVENT_HEADER: delivery.event,
     }
+    import httpx
+
     status_code: int | None = None
     error = ""
     try:

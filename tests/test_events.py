@@ -19,7 +19,8 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from api.events import LocalBus, QueueSubscription, RedisBus, create_bus
+from api.events import LocalBus, QueueSubscription, create_bus
+from api.redis_bus import RedisBus
 from resolvers.events import Event
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
