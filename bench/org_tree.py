@@ -885,17 +885,16 @@ def _server_on_load_core(database_url: str) -> Iterator[str]:
 
 
 def _postmaster_pid(database_url: str) -> int | None:
-    async def backend() -> int:
+    async def postmaster() -> int:
+        # Read while the connection is open: its backend exits with it.
         connection = await asyncpg.connect(database_url)
         try:
-            pid: int = await connection.fetchval("SELECT pg_backend_pid()")
-            return pid
+            return _parent(await connection.fetchval("SELECT pg_backend_pid()"))
         finally:
             await connection.close()
 
     try:
-        pid = asyncio.run(backend())
-        return _parent(pid)
+        return asyncio.run(postmaster())
     except (OSError, asyncpg.PostgresError):
         return None
 
