@@ -37,6 +37,9 @@ class PropertyRecord(Model):
     )
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
+    # Set when an import of the whole register no longer lists the line (the
+    # dwelling was sold, say); an ended line proves nothing in a claim.
+    ended_at = fields.DatetimeField(null=True)
 
     estate_id: int
     household_id: int | None

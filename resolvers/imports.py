@@ -43,6 +43,9 @@ RowHandler = Callable[[Work, int, Values], Awaitable[RowResult]]
 ChunkHandler = Callable[
     [Work, Sequence[tuple[int, Values]]], Awaitable[list[RowResult]]
 ]
+# After the last row, in one transaction of its own: what the whole file decides
+# (lines it no longer lists, say); adds its own outcomes to the counts.
+FinishHandler = Callable[[Work, Counter[str]], Awaitable[None]]
 
 
 async def run_import(
@@ -60,12 +63,14 @@ async def run_import(
     target_id: int | None = None,
     chunk_rows: int = CHUNK_ROWS,
     prepare: Callable[[Table], None] | None = None,
+    finish: FinishHandler | None = None,
 ) -> dict[str, Any]:
     """Import ``data``; the run's row (status DONE, or FAILED with the reason).
 
     Give ``handle`` (one row at a time) or ``handle_chunk`` (a chunk at once, for
-    bulk statements). Raises ``Invalid`` before anything is stored when the file
-    cannot be read or lacks one of ``columns``.
+    bulk statements), and ``finish`` for a last step over the whole file, run
+    only when every chunk went through. Raises ``Invalid`` before anything is
+    stored when the file cannot be read or lacks one of ``columns``.
     """
     if (handle is None) == (handle_chunk is None):
         raise ValueError("run_import needs exactly one of handle and handle_chunk")
@@ -100,6 +105,11 @@ async def run_import(
                 batch = []
         if batch:
             done += await _chunk(context, run, batch, handle, handle_chunk, counts)
+        if finish is not None:
+            async with write(context, f"IMPORT_{kind}") as work:
+                await finish(work, counts)
+                run.counts = dict(counts)
+                await ImportRun.filter(id=run.id).update(counts=run.counts)
     except Exception as error:
         logger.exception("import %s (run %s) failed", kind, run.id)
         await ImportRun.filter(id=run.id).update(

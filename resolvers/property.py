@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -48,6 +49,10 @@ __all__ = [
 logger = logging.getLogger("yunshang.property")
 
 IMPORT_KIND = "PROPERTY_REGISTER"
+# The counts a whole register adds: lines ended, and lines it would have ended
+# but kept because a line of the file was refused.
+ENDED = "ENDED"
+KEPT = "KEPT"
 # The register's columns, as housing departments head them.
 CERTIFICATE, DWELLING, OWNER, ID_NUMBER = "不动产权证号", "房号", "权利人", "身份证号"
 REGISTER_COLUMNS = (CERTIFICATE, DWELLING, OWNER, ID_NUMBER)
@@ -84,10 +89,19 @@ class _RegisterRows:
         self.context = context
         self.estate = estate
         self.homes = homes
+        # What the file listed, and whether any line of it was refused.
+        self.listed: set[int] = set()
+        self.refused = 0
 
     async def __call__(
         self, work: Work, row_number: int, values: dict[str, str]
     ) -> RowResult:
+        result = await self._take(work, values)
+        if result.outcome is ImportOutcome.REFUSED:
+            self.refused += 1
+        return result
+
+    async def _take(self, work: Work, values: dict[str, str]) -> RowResult:
         certificate = normalize_certificate(values.get(CERTIFICATE, ""))
         dwelling = _normalize_text(values.get(DWELLING, ""))
         owner = _normalize_text(values.get(OWNER, ""))
@@ -134,7 +148,23 @@ class _RegisterRows:
                 updated_at=now,
             )
             work.audit("PropertyRecord", [record.id], self.estate.unit_path)
+            self.listed.add(record.id)
             return RowResult(ImportOutcome.TAKEN)
+        self.listed.add(existing.id)
+        if existing.ended_at is not None:
+            await PropertyRecord.filter(id=existing.id).update(
+                dwelling=dwelling,
+                owner_name=owner,
+                household_id=household_id,
+                updated_at=now,
+                ended_at=None,
+            )
+            work.audit("PropertyRecord", [existing.id], self.estate.unit_path)
+            return RowResult(
+                ImportOutcome.MERGED,
+                "RECORD_RESTORED",
+                "The register lists this ended line again; its owner may claim it.",
+            )
         if (existing.dwelling, existing.owner_name, existing.household_id) == (
             dwelling,
             owner,
@@ -179,12 +209,81 @@ async def _homes_of(estate: Estate) -> dict[str, int]:
     return homes
 
 
+async def _end_unlisted(
+    context: Context, work: Work, handle: _RegisterRows, counts: Counter[str]
+) -> None:
+    """After a whole register: end the lines it no longer lists, and the verified
+    ownerships proved by them. Nothing is ended when a line of the file was
+    refused, since the refused line may be one of them; they are counted KEPT."""
+    estate = handle.estate
+    lasting = await PropertyRecord.filter(
+        estate_id=estate.id, ended_at__isnull=True
+    ).values("id")
+    unlisted = [r["id"] for r in lasting if r["id"] not in handle.listed]
+    if not unlisted:
+        return
+    if handle.refused:
+        counts[KEPT] += len(unlisted)
+        return
+
+    now = context.clock()
+    await PropertyRecord.filter(id__in=unlisted).update(ended_at=now, updated_at=now)
+    work.audit("PropertyRecord", unlisted, estate.unit_path)
+    counts[ENDED] += len(unlisted)
+    ownerships = await PropertyOwnership.filter(
+        record_id__in=unlisted, ended_at__isnull=True
+    ).values("id", "person_id", "household_id")
+    if not ownerships:
+        return
+    await PropertyOwnership.filter(id__in=[o["id"] for o in ownerships]).update(
+        ended_at=now
+    )
+    work.audit("PropertyOwnership", [o["id"] for o in ownerships], estate.unit_path)
+    for ownership in ownerships:
+        await _leave_as_owner(ownership["person_id"], ownership["household_id"])
+        work.emit(
+            Event(
+                "estate",
+                "OWNERSHIP_ENDED",
+                estate.unit_path,
+                "PropertyOwnership",
+                ownership["id"],
+                context.caller.person_id,
+            )
+        )
+
+
+async def _leave_as_owner(person_id: int, household_id: int | None) -> None:
+    """The household member stays (they may still live there) but is no longer
+    flagged as its owner unless another lasting ownership proves it."""
+    if household_id is None:
+        return
+    still_owner = await PropertyOwnership.filter(
+        person_id=person_id, household_id=household_id, ended_at__isnull=True
+    ).exists()
+    if not still_owner:
+        await HouseholdMember.filter(
+            person_id=person_id, household_id=household_id, ends_on__isnull=True
+        ).update(is_owner=False)
+
+
 async def import_register(
-    context: Context, estate_id: int, filename: str, data: bytes
+    context: Context,
+    estate_id: int,
+    filename: str,
+    data: bytes,
+    whole_register: bool = False,
 ) -> Any:
-    """Import one estate's register from a CSV or XLSX file; returns the run."""
+    """Import one estate's register from a CSV or XLSX file; returns the run.
+
+    With ``whole_register`` the file is the estate's whole register: lines it no
+    longer lists are ended, with the ownerships they proved."""
     estate = await estate_in_reach(context, estate_id)
     handle = _RegisterRows(context, estate, await _homes_of(estate))
+
+    async def finish(work: Work, counts: Counter[str]) -> None:
+        await _end_unlisted(context, work, handle, counts)
+
     return await run_import(
         context,
         kind=IMPORT_KIND,
@@ -196,6 +295,7 @@ async def import_register(
         data=data,
         columns=list(REGISTER_COLUMNS),
         handle=handle,
+        finish=finish if whole_register else None,
     )
 
 
@@ -247,7 +347,7 @@ async def claim_ownership(
     await _check_claim_limits(context, certificate_key)
     fingerprint = id_fingerprint(parsed.number, context.id_key)
     record = await PropertyRecord.get_or_none(
-        certificate_number=certificate, id_fingerprint=fingerprint
+        certificate_number=certificate, id_fingerprint=fingerprint, ended_at=None
     )
     now = context.clock()
     if record is None:

@@ -57,6 +57,11 @@ class PropertyRecord(Node):
     id_masked: str = field(VISIBLE, "The owner's ID number, masked.")
     created_at: datetime = field(VISIBLE, "When it was first imported.")
     updated_at: datetime = field(VISIBLE, "When an import last changed it.")
+    ended_at: datetime | None = field(
+        VISIBLE,
+        "When an import of the whole register no longer listed it; an ended line "
+        "proves nothing in a claim.",
+    )
 
     estate: Estate | None = related(
         VISIBLE, "The estate.", EstateModel, source="estate_id", many=False
@@ -107,6 +112,7 @@ class PropertyQuery:
         info: AppInfo,
         estate_id: strawberry.ID,
         search: str | None = None,
+        include_ended: bool = False,
         first: int = 50,
         after: str | None = None,
     ) -> Connection[PropertyRecord]:
@@ -114,6 +120,8 @@ class PropertyQuery:
         queryset = visible(PropertyRecordModel, info.context.caller).filter(
             estate_id=estate.id
         )
+        if not include_ended:
+            queryset = queryset.filter(ended_at__isnull=True)
         if search:
             queryset = queryset.filter(
                 certificate_number__icontains=rules.normalize_certificate(search)
@@ -170,10 +178,17 @@ class PropertyMutation:
         STAFF,
         "Import an estate's register from an uploaded CSV or XLSX file (columns "
         "不动产权证号, 房号, 权利人, 身份证号); importing the same file again "
-        "changes nothing. Staff over the estate.",
+        "changes nothing. With wholeRegister the file is the estate's whole "
+        "register: lines it no longer lists are ended with the ownerships they "
+        "proved (counted ENDED), unless a line of the file was refused (then they "
+        "are kept, counted KEPT). Staff over the estate.",
     )
     async def property_register_import(
-        self, info: AppInfo, estate_id: strawberry.ID, file_id: strawberry.ID
+        self,
+        info: AppInfo,
+        estate_id: strawberry.ID,
+        file_id: strawberry.ID,
+        whole_register: bool = False,
     ) -> PropertyRegisterImportPayload:
         context = info.context
         _, estate_pk = decode_id(estate_id, "Estate")
@@ -187,7 +202,9 @@ class PropertyMutation:
                 raise Invalid(
                     [UserError("fileId", "The file's content is gone.", "FILE_GONE")]
                 )
-            run = await rules.import_register(context, estate_pk, stored.filename, data)
+            run = await rules.import_register(
+                context, estate_pk, stored.filename, data, whole_register
+            )
         except Invalid as invalid:
             return failed(invalid, "import_run")  # type: ignore[no-any-return]
         return payload(import_run=run)  # type: ignore[no-any-return]

@@ -60,8 +60,8 @@ CERT_101 = "浙(2020)温州市不动产权第0000101号"
 CERT_201 = "浙(2020)温州市不动产权第0000201号"
 
 IMPORT = """
-mutation Import($estateId: ID!, $fileId: ID!) {
-  propertyRegisterImport(estateId: $estateId, fileId: $fileId) {
+mutation Import($estateId: ID!, $fileId: ID!, $whole: Boolean! = false) {
+  propertyRegisterImport(estateId: $estateId, fileId: $fileId, wholeRegister: $whole) {
     errors { field code }
     importRun {
       status totalRows doneRows counts
@@ -115,6 +115,7 @@ async def import_file(
     estate: str = "E1",
     filename: str = "register.csv",
     media_type: str = "text/csv",
+    whole: bool = False,
 ) -> dict[str, Any]:
     uploaded = await upload_as(client, content, filename, content_type=media_type)
     assert uploaded["errors"] == [], uploaded
@@ -123,6 +124,7 @@ async def import_file(
         {
             "estateId": encode_id("Estate", world.estates[estate].id),
             "fileId": uploaded["file"]["id"],
+            "whole": whole,
         },
     )
     assert "errors" not in body, body
@@ -534,3 +536,101 @@ async def test_the_limit_lifts_when_the_window_has_passed(
 
     # Then the right claim goes through
     assert row["certificate_number"] == CERT_101
+
+
+# -- a whole register: lines it no longer lists ------------------------------------
+
+# E1's register after 1幢 201室 was sold: its two lines are gone.
+WITHOUT_201 = "\n".join(
+    [HEADER, f"浙(2020)温州市不动产权第0000101号,1幢 101室,甲一居民,{A1_ID}"]
+).encode()
+ALL_RECORDS = """
+query Records($estateId: ID!, $ended: Boolean!) {
+  propertyRecords(estateId: $estateId, includeEnded: $ended, first: 50) {
+    edges { node { certificateNumber ownerName endedAt } }
+  }
+}
+"""
+
+
+async def records_of(client: Client, world: World, ended: bool) -> list[Any]:
+    body = await client.query(
+        ALL_RECORDS,
+        {"estateId": encode_id("Estate", world.estates["E1"].id), "ended": ended},
+    )
+    assert "errors" not in body, body
+    return [e["node"] for e in body["data"]["propertyRecords"]["edges"]]
+
+
+async def test_a_whole_register_ends_the_lines_it_no_longer_lists(
+    login: SignIn, registered: Client, world: World, home_201: Household
+) -> None:
+    # Given resident_b1 verified as owner of 201
+    resident = await login("resident_b1")
+    assert (await claim(resident, CERT_201, B1_ID))["errors"] == []
+
+    # When the register without 201 is imported as the whole register
+    result = await import_file(registered, world, WITHOUT_201, whole=True)
+
+    # Then 201's two lines are ended and counted, 101 is unchanged
+    assert result["importRun"]["counts"] == {"UNCHANGED": 1, "ENDED": 2}
+    assert [
+        r["certificateNumber"] for r in await records_of(registered, world, False)
+    ] == [CERT_101]
+    ended = [r for r in await records_of(registered, world, True) if r["endedAt"]]
+    assert sorted(r["ownerName"] for r in ended) == ["乙一居民", "共有人"]
+    # And the ownership they proved has ended: no longer the caller's, no longer
+    # the household's owner (still its member), and the line proves nothing now
+    assert (await resident.query(MINE))["data"]["myPropertyOwnerships"] == []
+    member = await HouseholdMember.get(
+        person_id=world.people["resident_b1"].id, household_id=home_201.id
+    )
+    assert (member.is_owner, member.ends_on) == (False, None)
+    again = await claim(resident, CERT_201, B1_ID)
+    assert [e["code"] for e in again["errors"]] == ["CLAIM_NOT_MATCHED"]
+
+
+async def test_a_line_listed_again_is_restored_and_may_be_claimed_again(
+    login: SignIn, registered: Client, world: World
+) -> None:
+    # Given 201's lines ended by a whole register
+    await import_file(registered, world, WITHOUT_201, whole=True)
+
+    # When the full register comes again
+    result = await import_file(registered, world, GOOD, whole=True)
+
+    # Then the two lines are restored and reported, and 201 may be claimed
+    assert result["importRun"]["counts"] == {"UNCHANGED": 1, "MERGED": 2}
+    assert reports(result["importRun"]) == [
+        (3, "MERGED", "RECORD_RESTORED"),
+        (4, "MERGED", "RECORD_RESTORED"),
+    ]
+    assert await PropertyRecord.filter(ended_at__isnull=False).count() == 0
+    resident = await login("resident_b1")
+    assert (await claim(resident, CERT_201, B1_ID))["errors"] == []
+
+
+async def test_a_whole_register_with_a_refused_line_ends_nothing(
+    registered: Client, world: World
+) -> None:
+    # Given the register without 201 and with one line of bad form
+    bad = WITHOUT_201 + "\n浙(2020)温州市不动产权第0000301号,1幢 301室,丙,123".encode()
+
+    # When it is imported as the whole register
+    result = await import_file(registered, world, bad, whole=True)
+
+    # Then the refused line is reported and 201's lines are kept, counted KEPT
+    counts = result["importRun"]["counts"]
+    assert counts == {"UNCHANGED": 1, "REFUSED": 1, "KEPT": 2}
+    assert await PropertyRecord.filter(ended_at__isnull=False).count() == 0
+
+
+async def test_without_whole_register_unlisted_lines_are_kept(
+    registered: Client, world: World
+) -> None:
+    # When the register without 201 is imported as an addition
+    result = await import_file(registered, world, WITHOUT_201)
+
+    # Then nothing is ended
+    assert result["importRun"]["counts"] == {"UNCHANGED": 1}
+    assert len(await records_of(registered, world, False)) == 3
