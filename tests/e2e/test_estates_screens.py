@@ -255,3 +255,52 @@ async def test_the_screens_fit_a_phone_in_large_type_and_high_contrast(
     assert width <= PHONE[0]
     assert page.errors == []
     await screenshot(page, f"estates-large-contrast-{who}")
+
+
+HUANG = "13900000004"  # 书记 of 新桥社区, where 望湖锦苑 is
+ZHOU = "13900000003"  # official of 新桥街道
+
+
+async def test_a_cadre_imports_a_register_and_reads_what_became_of_each_line(
+    open_page: Opener,
+) -> None:
+    # A new line, and one whose ID number has a wrong check digit
+    content = "\n".join(
+        [
+            COLUMNS,
+            "浙(2026)温州市不动产权第9990101号,9幢 101室,新业主,330304196005010028",
+            "浙(2026)温州市不动产权第9990102号,9幢 102室,错号码,330304196005010029",
+        ]
+    ).encode("utf-8-sig")
+    page = await open_page(PHONE)
+    await sign_in(page, HUANG)
+    screen = page.locator('[data-screen="imports.register"]')
+    await screen.locator("#register-estate").select_option(label="望湖锦苑")
+    await screen.locator("#register-import-file").set_input_files(
+        {"name": "登记簿.csv", "mimeType": "text/csv", "buffer": content}
+    )
+    await screen.locator("#register-import button[type=submit]").click()
+
+    result = screen.locator(".import-result")
+    await result.wait_for()
+    assert "共 2 行：新增 1 · 未导入 1" in await result.inner_text()
+    refused = result.locator("li[data-row='3']")
+    assert "身份证号校验位不符" in await refused.inner_text()
+    await screen.locator(".import-history li:has-text('登记簿.csv')").wait_for()
+    assert page.errors == []
+    await screenshot(page, "imports-register")
+
+
+async def test_an_official_has_the_list_import_of_their_unit(
+    open_page: Opener,
+) -> None:
+    page = await open_page(PHONE)
+    await sign_in(page, ZHOU)
+    screen = page.locator('[data-screen="imports.beneficiaries"]')
+    assert "导入到 新桥街道" in await screen.inner_text()
+    sources = await screen.locator("#beneficiary-source option").all_inner_texts()
+    assert sources == ["浙里救", "民政", "住建", "残联"]
+    # Without a file the form says so and sends nothing
+    await screen.locator("#beneficiary-import button[type=submit]").click()
+    assert "请选择文件" in await screen.locator("[role=alert]").inner_text()
+    assert page.errors == []

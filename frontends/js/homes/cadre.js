@@ -10,6 +10,7 @@ export const SLOTS = [
   { id: "cadre.requests", title: "社区诉求", soon: "本村社诉求的派单、确认和退回重办" },
   { id: "cadre.warnings", title: "预警", soon: "超期未走访、新增、失管、新亡预警（即将上线）" },
   { id: "cadre.publish", title: "发布公开与公告" },
+  { id: "cadre.imports", title: "不动产登记簿导入" },
 ];
 
 export default {

@@ -6,6 +6,7 @@ export const SLOTS = [
   MESSAGES,
   { id: "official.tasks", title: "任务看板", soon: "下发任务、审核核销、逾期提醒（即将上线）" },
   { id: "official.reports", title: "最多报一次", soon: "报表模板与填报进度（即将上线）" },
+  { id: "official.imports", title: "帮扶对象名单导入" },
 ];
 
 export default {

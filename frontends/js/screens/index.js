@@ -12,3 +12,4 @@ import "./request.js";
 import "./property.js";
 import "./evaluation.js";
 import "./coordination.js";
+import "./imports.js";
