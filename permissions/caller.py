@@ -21,6 +21,9 @@ class Grant:
     unit_id: int
     unit_path: str
     organization_id: int | None = None
+    # The community the unit is or lies in (a grid's community), when it is one
+    # of those: what a cadre's own charges are bounded by.
+    community_path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -308,6 +308,11 @@ CARE_ROLES = frozenset({Role.OFFICIAL, Role.CADRE})
 
 
 def _care(model: type[M], *own: str) -> Scope:
+    """Care rows: the subtrees of the caller's care roles, and the rows they are
+    named in by ``own`` (the people a grid worker answers for in other grids of
+    the community, the visits they made) while they hold a cadre's post in that
+    community: a cadre who leaves stops seeing them, whoever is named next."""
+
     def scope(caller: Caller) -> QuerySet[M]:
         if caller.is_admin:
             return model.all()
@@ -315,10 +320,15 @@ def _care(model: type[M], *own: str) -> Scope:
         where = paths_q(caller.paths(CARE_ROLES))
         if where is not None:
             terms.append(where)
-        if caller.person_id is not None:
+        communities = paths_q(
+            g.community_path
+            for g in caller.grants
+            if g.role == Role.CADRE and g.community_path is not None
+        )
+        if caller.person_id is not None and communities is not None:
             for key in own:
                 mine: dict[str, Any] = {key: caller.person_id}
-                terms.append(Q(**mine))
+                terms.append(Q(**mine) & communities)
         return model.filter(reduce(or_, terms)) if terms else _nothing(model)
 
     return scope

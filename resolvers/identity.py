@@ -117,9 +117,22 @@ async def caller_for_person(
         Q(person_id=person_id),
         Q(starts_at__lte=now),
         Q(ends_at__isnull=True) | Q(ends_at__gt=now),
-    ).values("role", "unit_id", "unit_path", "organization_id")
+    ).values(
+        "role",
+        "unit_id",
+        "unit_path",
+        "organization_id",
+        level="unit__level",
+        parent_path="unit__parent__path",
+    )
     grants = tuple(
-        Grant(Role(r["role"]), r["unit_id"], r["unit_path"], r["organization_id"])
+        Grant(
+            Role(r["role"]),
+            r["unit_id"],
+            r["unit_path"],
+            r["organization_id"],
+            _community_path(r["level"], r["unit_path"], r["parent_path"]),
+        )
         for r in rows
     )
     estate_ids = await _estates_of(grants, now.date())
@@ -131,6 +144,14 @@ async def caller_for_person(
         expires_at=expires_at,
         session_id=session_id,
     )
+
+
+def _community_path(level: str, path: str, parent_path: str | None) -> str | None:
+    if level == Level.COMMUNITY:
+        return path
+    if level == Level.GRID:
+        return parent_path
+    return None
 
 
 async def _estates_of(grants: tuple[Grant, ...], day: date) -> frozenset[int]:

@@ -13,6 +13,7 @@ from models import (
     Beneficiary,
     BeneficiaryTag,
     ImportRowReport,
+    OrgUnit,
     RoleAssignment,
     Visit,
     VisitOrder,
@@ -22,6 +23,7 @@ from models.enums import (
     BeneficiarySource,
     BeneficiaryStatus,
     BeneficiaryTagKind,
+    Level,
     Role,
     TagReview,
     TagStatus,
@@ -29,9 +31,11 @@ from models.enums import (
     WarningKind,
 )
 from permissions.errors import Forbidden, NotFound
+from permissions.scope import visible
 from resolvers import care, visit
 from resolvers.base import Invalid
 from resolvers.care_layouts import LAYOUTS
+from resolvers.identity import caller_for_person
 from resolvers.idnumber import id_fingerprint
 from resolvers.jobs import run_job
 from tests.care_support import (
@@ -50,7 +54,7 @@ from tests.care_support import (
     sample,
     system_context,
 )
-from tests.world import World, grant
+from tests.world import World, add_person, grant
 
 Source = BeneficiarySource
 Kind = BeneficiaryTagKind
@@ -627,3 +631,46 @@ async def test_a_responsible_cadre_who_has_left_leaves_the_person_unattended(
     assert WANG in await open_warnings(WarningKind.UNATTENDED)
     warning = await Warning.get(kind=WarningKind.UNATTENDED, subject_id=wang.id)
     assert warning.detail == {"reason": "RESPONSIBLE_LEFT"}
+
+
+async def test_a_grid_worker_sees_their_charges_only_while_on_the_post(
+    world: World, settings: Any, clock: Clock
+) -> None:
+    # Given a grid of WANG's community, and its grid worker named responsible
+    # for WANG (who is filed at the community, outside the grid)
+    context = await official(world, settings, clock)
+    await import_sample(context, world.units["district"], Source.CIVIL_AFFAIRS)
+    wang = await by_name(WANG)
+    community = await OrgUnit.get(path=wang.unit_path)
+    grid = await OrgUnit.create(
+        name="一网格",
+        code="T-GRID",
+        level=Level.GRID,
+        parent=community,
+        path="pending",
+        depth=community.depth + 1,
+    )
+    grid.path = f"{community.path}{grid.id}/"
+    await grid.save(update_fields=["path"])
+    worker = await add_person(world, "grid_worker", "网格员", "13700000001")
+    await grant(worker, Role.CADRE, grid)
+    await care.assign_responsible(context, wang.id, worker.id)
+
+    async def sees_wang() -> tuple[bool, bool]:
+        caller = await caller_for_person(worker.id, clock())
+        person = await visible(Beneficiary, caller).filter(id=wang.id).exists()
+        tags = await visible(BeneficiaryTag, caller).filter(beneficiary_id=wang.id)
+        return person, bool(tags)
+
+    # Then, on the post, they see WANG and WANG's tags
+    assert await sees_wang() == (True, True)
+
+    # When they move to a post in another community, still named for WANG
+    await RoleAssignment.filter(person_id=worker.id).update(
+        ends_at=clock.now - timedelta(minutes=1)
+    )
+    await grant(worker, Role.CADRE, world.units["B1"])
+
+    # Then WANG is out of their view, by the person and by the tags
+    assert await sees_wang() == (False, False)
+    assert (await Beneficiary.get(id=wang.id)).responsible_id == worker.id
