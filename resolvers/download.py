@@ -43,8 +43,13 @@ def signature(key: bytes, file_id: int, expires: int) -> str:
 
 
 def signed_path(context: Context, file_id: int) -> str:
-    """The download path of a file, signed until ``file_url_ttl`` from now."""
-    expires = int(context.clock().timestamp()) + context.file_url_ttl
+    """The download path of a file, signed until ``file_url_ttl`` from now.
+
+    The end is rounded up to the minute, so that a screen redrawn within it
+    asks for the same URL and the browser shows the image it already has.
+    """
+    ends = int(context.clock().timestamp()) + context.file_url_ttl
+    expires = -(-ends // 60) * 60
     sign = signature(context.file_url_key, file_id, expires)
     path = DOWNLOAD_PATH.format(id=file_id)
     return f"{path}?expires={expires}&signature={sign}"
