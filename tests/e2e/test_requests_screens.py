@@ -77,6 +77,8 @@ async def test_a_raised_request_reaches_the_board_live_and_is_followed_to_its_ra
     image = line.locator(".photos img")
     await image.wait_for()
     assert (await image.get_attribute("src") or "").startswith("/files/")
+    # (loaded lazily: when scrolled to, as a phone would)
+    await image.scroll_into_view_if_needed()
     await board.wait_for_function(
         "img => img.complete && img.naturalWidth === 64",
         arg=await image.element_handle(),
