@@ -38,7 +38,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 from tortoise import Tortoise, connections
 
-from api import community_code, vendor
+from api import community_code, files, vendor
 from api.db import tortoise_config
 from api.events import create_bus
 from api.open311 import open311_routes
@@ -92,6 +92,8 @@ class Platform:
             upload_max_bytes=self.settings.upload_max_bytes,
             upload_media_types=self.settings.upload_media_types,
             id_key=self.settings.id_key,
+            file_url_key=self.settings.file_url_key,
+            file_url_ttl=self.settings.file_url_ttl,
         )
 
 
@@ -471,6 +473,7 @@ def create_app(
         Route("/readyz", readyz),
         *open311_routes(),
         *community_code.routes,
+        *files.routes,
         *vendor.routes,
     ]
     if FRONTENDS.is_dir():

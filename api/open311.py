@@ -1,8 +1,10 @@
 """Open311 GeoReport v2 over service requests: the same rows, the same rules.
 
-Routes under ``/open311/v2/`` (JSON only): ``services.json``,
-``services/{service_code}.json``, ``requests.json`` (GET: list with its filters;
-POST: create, form-encoded) and ``requests/{service_request_id}.json``.
+Routes under ``/open311/v2/``: ``services``, ``services/{service_code}``,
+``requests`` (GET: list with its filters; POST: create, form-encoded) and
+``requests/{service_request_id}``, each as ``.json`` or ``.xml``. The XML is the
+same data under the spec's element names (``<services><service>``,
+``<service_requests><request>``, ``<errors><error>``), errors included.
 
 The caller is the ``api_key`` parameter or an ``Authorization: Bearer`` header,
 either a person's access token or a firm's API token. Rows are scoped by
@@ -14,11 +16,16 @@ of ``{code, description}`` with the HTTP status as ``code``.
 Statuses: EVALUATED is ``closed``; every other stage is ``open``, with the
 stage in ``status_notes`` for parties. ``address_id`` is an estate's id, and
 ``attribute[community]`` names a community for a request outside any estate.
+``media_url`` is, for the request's parties, a signed URL of its first photo
+(``GET /files/{id}``), good for the configured minutes.
 """
 
 from __future__ import annotations
 
 import logging
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,13 +35,13 @@ from starlette.routing import Route
 
 from models import Estate, Organization, OrgUnit, RequestCategory, ServiceRequest
 from models.enums import HandlerKind, RequestStage
-from permissions.caller import Caller
 from permissions.errors import CodedError, NotFound, Unauthenticated
 from permissions.request import is_party
 from permissions.scope import visible
 from resolvers import request as request_rules
 from resolvers.base import Invalid
 from resolvers.context import Context
+from resolvers.download import signed_path
 from resolvers.identity import authenticate_bearer
 
 __all__ = ["open311_routes"]
@@ -42,6 +49,15 @@ __all__ = ["open311_routes"]
 logger = logging.getLogger(__name__)
 
 PREFIX = "/open311/v2"
+FORMATS = ("json", "xml")
+# The element of each item of a list, by the list's element (GeoReport v2).
+ITEMS = {
+    "services": "service",
+    "service_requests": "request",
+    "attributes": "attribute",
+    "values": "value",
+    "errors": "error",
+}
 MAX_SPAN = timedelta(days=90)
 MAX_ROWS = 1000
 MAX_DESCRIPTION = 4000
@@ -76,9 +92,50 @@ class Open311Error(Exception):
         self.descriptions = descriptions or ("error",)
 
 
-def _errors(status: int, *descriptions: str) -> Response:
+@dataclass(frozen=True)
+class Answer:
+    """What a route answers, before it is written as JSON or XML."""
+
+    root: str
+    body: Any
+    status: int = 200
+
+
+def _errors(status: int, *descriptions: str) -> Answer:
     body = [{"code": status, "description": d} for d in descriptions]
-    return JSONResponse(body, status_code=status)
+    return Answer("errors", body, status)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _element(name: str, value: Any) -> ET.Element:
+    element = ET.Element(name)
+    if isinstance(value, dict):
+        element.extend(_element(key, item) for key, item in value.items())
+    elif isinstance(value, list):
+        element.extend(_element(ITEMS[name], item) for item in value)
+    elif value is not None:
+        element.text = _text(value)
+    return element
+
+
+def xml_document(root: str, body: Any) -> bytes:
+    """``body`` under ``root``: a key is an element, a list item its ``ITEMS``."""
+    document: bytes = ET.tostring(
+        _element(root, body), encoding="utf-8", xml_declaration=True
+    )
+    return document
+
+
+def _render(answer: Answer, fmt: str) -> Response:
+    if fmt == "xml":
+        content = xml_document(answer.root, answer.body)
+        return Response(content, answer.status, media_type="application/xml")
+    return JSONResponse(answer.body, answer.status)
 
 
 async def _context(request: Request, params: dict[str, str]) -> Context:
@@ -125,21 +182,33 @@ def _service(category: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def services(request: Request) -> Response:
+async def services(request: Request) -> Answer:
     categories = await request_rules.category_rows()
-    return JSONResponse([_service(c) for c in categories])
+    return Answer("services", [_service(c) for c in categories])
 
 
-async def service_definition(request: Request) -> Response:
+async def service_definition(request: Request) -> Answer:
     code = request.path_params["service_code"]
     category = await RequestCategory.get_or_none(code=code, is_active=True)
     if category is None:
         return _errors(404, f"No service has the code {code}.")
-    return JSONResponse({"service_code": category.code, "attributes": ATTRIBUTES})
+    body = {"service_code": category.code, "attributes": ATTRIBUTES}
+    return Answer("service_definition", body)
 
 
-async def _requests_view(caller: Caller, found: list[dict[str, Any]]) -> list[Any]:
+def _media_url(request: Request, context: Context, row: dict[str, Any]) -> str | None:
+    photos = row["photo_ids"] or []
+    if not photos:
+        return None
+    base = str(request.base_url).rstrip("/")
+    return base + signed_path(context, photos[0])
+
+
+async def _requests_view(
+    request: Request, context: Context, found: list[dict[str, Any]]
+) -> list[Any]:
     """The spec's fields for each row; private ones only for the row's parties."""
+    caller = context.caller
     categories = {
         c["id"]: c
         for c in await RequestCategory.filter(
@@ -193,7 +262,7 @@ async def _requests_view(caller: Caller, found: list[dict[str, Any]]) -> list[An
                 "zipcode": None,
                 "lat": row["latitude"] if party else None,
                 "long": row["longitude"] if party else None,
-                "media_url": None,
+                "media_url": _media_url(request, context, row) if party else None,
             }
         )
     return view
@@ -216,6 +285,7 @@ COLUMNS = (
     "created_at",
     "updated_at",
     "due_at",
+    "photo_ids",
 )
 
 
@@ -228,7 +298,7 @@ def _ids(value: str) -> list[int]:
         ) from None
 
 
-async def _list(request: Request) -> Response:
+async def _list(request: Request) -> Answer:
     params = _params(request)
     context = await _context(request, params)
     queryset = visible(ServiceRequest, context.caller)
@@ -238,7 +308,7 @@ async def _list(request: Request) -> Response:
     else:
         queryset = _filtered(queryset, params, context.clock())
     found = await queryset.order_by("-id").limit(MAX_ROWS).values(*COLUMNS)
-    return JSONResponse(await _requests_view(context.caller, found))
+    return Answer("service_requests", await _requests_view(request, context, found))
 
 
 def _filtered(queryset: Any, params: dict[str, str], now: datetime) -> Any:
@@ -273,7 +343,7 @@ def _filtered(queryset: Any, params: dict[str, str], now: datetime) -> Any:
     return queryset
 
 
-async def _create(request: Request) -> Response:
+async def _create(request: Request) -> Answer:
     form = await request.form()
     params = {k: str(v) for k, v in form.items()}
     params.update({k: v for k, v in _params(request).items() if k not in params})
@@ -306,15 +376,12 @@ async def _create(request: Request) -> Response:
     except Invalid as invalid:
         descriptions = (f"{e.field}: {e.message}" for e in invalid.errors)
         raise Open311Error(400, *descriptions) from None
-    return JSONResponse(
-        [
-            {
-                "service_request_id": str(row["id"]),
-                "service_notice": "",
-                "account_id": None,
-            }
-        ]
-    )
+    created = {
+        "service_request_id": str(row["id"]),
+        "service_notice": "",
+        "account_id": None,
+    }
+    return Answer("service_requests", [created])
 
 
 def _optional_int(value: str | None, name: str) -> int | None:
@@ -335,46 +402,52 @@ def _optional_float(value: str | None, name: str) -> float | None:
         raise Open311Error(400, f"{name} is a number.") from None
 
 
-async def requests_json(request: Request) -> Response:
-    try:
-        if request.method == "POST":
-            return await _create(request)
-        return await _list(request)
-    except Open311Error as error:
-        return _errors(error.status, *error.descriptions)
-    except CodedError as error:
-        status = 404 if isinstance(error, NotFound) else 403
-        return _errors(status, error.message)
+async def requests_list_or_create(request: Request) -> Answer:
+    if request.method == "POST":
+        return await _create(request)
+    return await _list(request)
 
 
-async def request_json(request: Request) -> Response:
+async def one_request(request: Request) -> Answer:
     try:
         pk = int(request.path_params["service_request_id"])
     except ValueError:
         return _errors(404, "No request has this id.")
-    try:
-        params = _params(request)
-        context = await _context(request, params)
-    except Open311Error as error:
-        return _errors(error.status, *error.descriptions)
+    context = await _context(request, _params(request))
     found = await visible(ServiceRequest, context.caller).filter(id=pk).values(*COLUMNS)
     if not found:
         return _errors(404, "No request has this id.")
-    return JSONResponse(await _requests_view(context.caller, found))
+    return Answer("service_requests", await _requests_view(request, context, found))
+
+
+Handler = Callable[[Request], Awaitable[Answer]]
+
+
+def _endpoint(handler: Handler, fmt: str) -> Callable[[Request], Awaitable[Response]]:
+    """``handler`` answering in ``fmt``, its errors in the spec's list too."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            answer = await handler(request)
+        except Open311Error as error:
+            answer = _errors(error.status, *error.descriptions)
+        except CodedError as error:
+            status = 404 if isinstance(error, NotFound) else 403
+            answer = _errors(status, error.message)
+        return _render(answer, fmt)
+
+    return endpoint
 
 
 def open311_routes() -> list[Route]:
+    paths: list[tuple[str, Handler, list[str]]] = [
+        ("services", services, ["GET"]),
+        ("services/{service_code}", service_definition, ["GET"]),
+        ("requests", requests_list_or_create, ["GET", "POST"]),
+        ("requests/{service_request_id}", one_request, ["GET"]),
+    ]
     return [
-        Route(f"{PREFIX}/services.json", services, methods=["GET"]),
-        Route(
-            f"{PREFIX}/services/{{service_code}}.json",
-            service_definition,
-            methods=["GET"],
-        ),
-        Route(f"{PREFIX}/requests.json", requests_json, methods=["GET", "POST"]),
-        Route(
-            f"{PREFIX}/requests/{{service_request_id}}.json",
-            request_json,
-            methods=["GET"],
-        ),
+        Route(f"{PREFIX}/{path}.{fmt}", _endpoint(handler, fmt), methods=methods)
+        for path, handler, methods in paths
+        for fmt in FORMATS
     ]

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from api.db import default_database_url
-from resolvers.context import DEVELOPMENT_ID_KEY
+from resolvers.context import DEVELOPMENT_FILE_URL_KEY, DEVELOPMENT_ID_KEY, FILE_URL_TTL
 from resolvers.identity import AuthConfig
 from schema.app import Limits
 
@@ -66,6 +66,10 @@ class Settings:
     # Keys the fingerprints of ID numbers (resolvers.idnumber); changing it makes
     # every stored fingerprint unmatchable, so it is set once per installation.
     id_key: bytes = DEVELOPMENT_ID_KEY
+    # Signs download URLs; derived from the active JWT key, so production, which
+    # must set YUNSHANG_JWT_KEYS, has one without another setting.
+    file_url_key: bytes = DEVELOPMENT_FILE_URL_KEY
+    file_url_ttl: int = FILE_URL_TTL
     # Run scheduled jobs in this process (every worker may: a lock row per job).
     jobs: bool = False
     jobs_interval: int = 60
@@ -91,6 +95,11 @@ def _id_key(environment: str, jwt_keys: dict[str, bytes]) -> bytes:
         raise ValueError("production needs YUNSHANG_ID_KEY")
     first = next(iter(jwt_keys.values()))
     return hmac.new(first, b"yunshang id numbers", hashlib.sha256).digest()
+
+
+def _file_url_key(active: bytes) -> bytes:
+    # A key of its own, so that a download signature is never a JWT signature.
+    return hmac.new(active, b"yunshang file urls", hashlib.sha256).digest()
 
 
 def load_settings() -> Settings:
@@ -149,6 +158,8 @@ def load_settings() -> Settings:
         event_queue_size=_int("YUNSHANG_EVENT_QUEUE_SIZE", 256),
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
         id_key=_id_key(environment, keys),
+        file_url_key=_file_url_key(keys[active]),
+        file_url_ttl=60 * _int("YUNSHANG_FILE_URL_MINUTES", FILE_URL_TTL // 60),
         jobs=os.environ.get("YUNSHANG_JOBS", "0") == "1",
         jobs_interval=_int("YUNSHANG_JOBS_INTERVAL_SECONDS", 60),
     )

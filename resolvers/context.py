@@ -19,11 +19,22 @@ if TYPE_CHECKING:
     from resolvers.identity import AuthConfig
     from resolvers.notify import Sender
 
-__all__ = ["DEVELOPMENT_ID_KEY", "Clock", "Context", "utcnow"]
+__all__ = [
+    "DEVELOPMENT_FILE_URL_KEY",
+    "DEVELOPMENT_ID_KEY",
+    "FILE_URL_TTL",
+    "Clock",
+    "Context",
+    "utcnow",
+]
 
 Clock = Callable[[], datetime]
 # The ID-number fingerprint key of tests and tools; the app sets its own.
 DEVELOPMENT_ID_KEY = b"yunshang development id-number key, never in production"
+# The key of signed download URLs in tests and tools; the app derives its own.
+DEVELOPMENT_FILE_URL_KEY = b"yunshang development file-url key, never in production"
+# How long a signed download URL works, in seconds, unless the app says otherwise.
+FILE_URL_TTL = 600
 # What uploads may be when the app says nothing else (api.settings has the same).
 UPLOAD_MEDIA_TYPES = frozenset(
     {
@@ -54,6 +65,9 @@ class Context:
     upload_media_types: frozenset[str] = UPLOAD_MEDIA_TYPES
     # Keys ID-number fingerprints (resolvers.idnumber.id_fingerprint).
     id_key: bytes = DEVELOPMENT_ID_KEY
+    # Signs download URLs (resolvers.download), and how long they work (seconds).
+    file_url_key: bytes = DEVELOPMENT_FILE_URL_KEY
+    file_url_ttl: int = FILE_URL_TTL
     # On a websocket: closes the connection (code, reason), e.g. when a token ends.
     close_connection: Callable[[int, str], Awaitable[None]] | None = None
     # On a websocket: the payload of connection_init (strawberry sets it there).

@@ -15,6 +15,7 @@ from strawberry.file_uploads import Upload
 
 from models import StoredFile as StoredFileModel
 from permissions.rules import SIGNED_IN, VISIBLE
+from resolvers import download
 from resolvers import file as file_rules
 from resolvers.base import Invalid
 from resolvers.loaders import by_id
@@ -22,6 +23,7 @@ from schema.base import (
     AppInfo,
     Node,
     UserErrorType,
+    as_row,
     decode_id,
     failed,
     field,
@@ -41,6 +43,15 @@ class StoredFile(Node):
     media_type: str = field(VISIBLE, "The media type, as found in the content.")
     filename: str = field(VISIBLE, "The name it was uploaded with, without folders.")
     created_at: datetime = field(VISIBLE, "When it was uploaded.")
+
+    @field(
+        VISIBLE,
+        "A signed path on this server that downloads the file without an "
+        "`Authorization` header (for `<img src>`), for the configured minutes "
+        "(`YUNSHANG_FILE_URL_MINUTES`). `GET /files/{id}` with the header works too.",
+    )
+    def url(self, info: AppInfo) -> str:
+        return download.signed_path(info.context, as_row(self)["id"])
 
 
 register_node("StoredFile", StoredFileModel)

@@ -3,6 +3,7 @@ requests and the same permissions as GraphQL."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,11 +11,14 @@ from typing import Any
 import httpx
 import pytest_asyncio
 
+from api.open311 import ITEMS
 from models import ServiceRequest
-from schema.base import decode_id
+from schema.base import decode_id, encode_id
 from tests.conftest import Client
+from tests.test_files import make_png, upload_as
 from tests.test_requests import (
     ACCEPT,
+    CREATE,
     RESOLVE,
     Setup,
     build_setup,
@@ -325,3 +329,170 @@ async def test_one_request_by_id(
 
 def _pk(global_id: str) -> str:
     return str(decode_id(global_id)[1])
+
+
+# -- media_url --------------------------------------------------------------------
+
+
+async def _raise_with_photo(
+    login: SignIn, setup: Setup, content: bytes, share: bool = False
+) -> str:
+    resident = await login("resident_a1")
+    photo = (await upload_as(resident, content, "lift.png"))["file"]
+    given = {
+        "categoryId": encode_id("RequestCategory", setup.categories["REPAIR"].id),
+        "estateId": encode_id("Estate", setup.world.estates["E1"].id),
+        "text": "电梯异响",
+        "share": share,
+        "photoIds": [photo["id"]],
+    }
+    body = await resident.query(CREATE, {"input": given})
+    assert body["data"]["serviceRequestCreate"]["errors"] == [], body
+    return _pk(body["data"]["serviceRequestCreate"]["serviceRequest"]["id"])
+
+
+async def test_media_url_is_the_first_photo_signed_for_the_parties(
+    http: httpx.AsyncClient, login: SignIn, setup: Setup
+) -> None:
+    # Given a shared request with a photo, and one without
+    content = make_png(seed=b"media")
+    with_photo = await _raise_with_photo(login, setup, content, share=True)
+    resident = await login("resident_a1")
+    without = _pk((await raise_request(resident, setup))["id"])
+
+    # When its parties and an anonymous caller list and read them
+    mine = {i["service_request_id"]: i for i in await _list(http, resident.token)}
+    firm = {i["service_request_id"]: i for i in await _list(http, setup.firm_secret)}
+    anonymous = await _list(http)
+    one = await http.get(
+        f"{BASE}/requests/{with_photo}.json", params={"api_key": resident.token or ""}
+    )
+
+    # Then the parties get an absolute signed URL that downloads the photo
+    url = mine[with_photo]["media_url"]
+    assert url.startswith("http://test/files/")
+    assert "expires=" in url and "signature=" in url
+    assert firm[with_photo]["media_url"].startswith("http://test/files/")
+    assert one.json()[0]["media_url"].startswith("http://test/files/")
+    downloaded = await http.get(url)
+    assert downloaded.status_code == 200
+    assert downloaded.content == content
+    # and nobody gets one for a request without photos, nor an outsider at all
+    assert mine[without]["media_url"] is None
+    assert [i["media_url"] for i in anonymous] == [None]
+
+
+# -- XML --------------------------------------------------------------------------
+
+
+def _from_xml(element: ET.Element) -> Any:
+    """The JSON shape of a GeoReport XML element, every leaf as text."""
+    if element.tag in ITEMS:
+        return [_from_xml(child) for child in element]
+    if len(element):
+        return {child.tag: _from_xml(child) for child in element}
+    return element.text
+
+
+def _as_text(value: Any) -> Any:
+    """A JSON answer with leaves as XML writes them ("" and null both empty)."""
+    if isinstance(value, dict):
+        return {k: _as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_text(v) for v in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return None if value in (None, "") else str(value)
+
+
+def _xml(response: httpx.Response, root: str, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/xml")
+    document = ET.fromstring(response.content)
+    assert document.tag == root
+    return _from_xml(document)
+
+
+def _unsigned(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Two answers are signed a second apart at most: compare the paths.
+    for item in found:
+        if item.get("media_url"):
+            item["media_url"] = item["media_url"].split("?")[0]
+    return found
+
+
+async def test_services_in_xml_are_the_json_answers(
+    http: httpx.AsyncClient, setup: Setup
+) -> None:
+    listed = await http.get(f"{BASE}/services.xml")
+    definition = await http.get(f"{BASE}/services/REPAIR.xml")
+    as_json = await http.get(f"{BASE}/services.json")
+    definition_json = await http.get(f"{BASE}/services/REPAIR.json")
+
+    assert _xml(listed, "services") == _as_text(as_json.json())
+    assert _xml(definition, "service_definition") == _as_text(definition_json.json())
+    assert b"<service><service_code>REPAIR</service_code>" in listed.content
+    assert b"<attributes><attribute><variable>true</variable>" in definition.content
+
+
+async def test_requests_in_xml_are_the_json_answers(
+    http: httpx.AsyncClient, login: SignIn, setup: Setup
+) -> None:
+    with_photo = await _raise_with_photo(login, setup, make_png(), share=True)
+    resident = await login("resident_a1")
+    await raise_request(resident, setup)
+    key = {"api_key": resident.token or ""}
+
+    listed = await http.get(f"{BASE}/requests.xml", params=key)
+    listed_json = await http.get(f"{BASE}/requests.json", params=key)
+    one = await http.get(f"{BASE}/requests/{with_photo}.xml", params=key)
+    one_json = await http.get(f"{BASE}/requests/{with_photo}.json", params=key)
+    public = await http.get(f"{BASE}/requests.xml")
+    public_json = await http.get(f"{BASE}/requests.json")
+
+    found = _unsigned(_xml(listed, "service_requests"))
+    assert len(found) == 2
+    assert found == _as_text(_unsigned(listed_json.json()))
+    assert _unsigned(_xml(one, "service_requests")) == _as_text(
+        _unsigned(one_json.json())
+    )
+    assert _xml(public, "service_requests") == _as_text(public_json.json())
+    assert b"<service_requests><request><service_request_id>" in listed.content
+
+
+async def test_creating_and_errors_in_xml(
+    http: httpx.AsyncClient, login: SignIn, setup: Setup
+) -> None:
+    resident = await login("resident_a1")
+    e1 = setup.world.estates["E1"]
+
+    created = await http.post(
+        f"{BASE}/requests.xml",
+        data={
+            "api_key": resident.token or "",
+            "service_code": "REPAIR",
+            "description": "门禁坏了",
+            "address_id": str(e1.id),
+        },
+    )
+    unknown = await http.get(f"{BASE}/services/NOPE.xml")
+    bad_status = await http.get(f"{BASE}/requests.xml", params={"status": "fixed"})
+    missing = await http.get(f"{BASE}/requests/999999.xml")
+    anonymous = await http.post(f"{BASE}/requests.xml", data={"service_code": "X"})
+
+    [answer] = _xml(created, "service_requests")
+    assert set(answer) == CREATED_FIELDS
+    row = await ServiceRequest.get(id=int(answer["service_request_id"]))
+    assert row.text == "门禁坏了"
+    for response, status in (
+        (unknown, 404),
+        (bad_status, 400),
+        (missing, 404),
+        (anonymous, 403),
+    ):
+        errors = _xml(response, "errors", status)
+        assert errors and all(set(e) == {"code", "description"} for e in errors)
+        assert {e["code"] for e in errors} == {str(status)}
+    assert _xml(bad_status, "errors", 400) == _as_text(
+        (await http.get(f"{BASE}/requests.json", params={"status": "fixed"})).json()
+    )

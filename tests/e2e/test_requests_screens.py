@@ -73,6 +73,16 @@ async def test_a_raised_request_reaches_the_board_live_and_is_followed_to_its_ra
     line = board.locator(request_line(text))
     assert await line.get_attribute("data-stage") == "DISPATCHED"
     assert "照片 1 张" in await line.inner_text()
+    # and the resident's photo shows as an image, through its signed URL
+    image = line.locator(".photos img")
+    await image.wait_for()
+    assert (await image.get_attribute("src") or "").startswith("/files/")
+    # (loaded lazily: when scrolled to, as a phone would)
+    await image.scroll_into_view_if_needed()
+    await board.wait_for_function(
+        "img => img.complete && img.naturalWidth === 64",
+        arg=await image.element_handle(),
+    )
     await screenshot(board, "requests-company-board")
 
     # and the resident follows it live as the company accepts, updates, resolves

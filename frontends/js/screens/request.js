@@ -10,7 +10,7 @@ import {
 
 const FIELDS = `id text stage address createdAt dueAt closedAt rating comment joinCount isPublic handlerKind
   category { name } estate { name } community { name } handler { name } raisedBy { name }
-  photos { id } history { action note at }`;
+  photos { id url } history { action note at }`;
 const CATEGORIES = `query Categories($unitId: ID!) {
   requestCategories { id name group }
   estates(unitId: $unitId, first: 50) { edges { node { id name } } } }`;
@@ -71,11 +71,21 @@ function forget(id) {
   for (const key of [...drafts.keys()]) if (key.startsWith(`${id}:`)) drafts.delete(key);
 }
 
+// The request's photos as thumbnails, each opening the full image: signed URLs,
+// because an <img> cannot send the Authorization header.
+function photoStrip(node) {
+  const photos = (node.photos || []).filter(p => p.url);
+  return photos.length ? h("div", { class: "photos" }, ...photos.map((photo, i) =>
+    h("a", { href: photo.url, target: "_blank", rel: "noopener" },
+      h("img", { src: photo.url, alt: `诉求照片 ${i + 1}`, loading: "lazy", dataset: { photo: photo.id } })))) : null;
+}
+
 // One request: what, where, its stage and history; `actions` below it.
 function item(node, ...actions) {
   return h("li", { class: "request", dataset: { request: node.id, stage: node.stage } },
     h("div", {}, stageTag(node.stage), h("strong", {}, node.category?.name || "诉求")),
     h("div", { class: "text" }, node.text),
+    photoStrip(node),
     h("div", { class: "muted" }, [place(node), when(node.createdAt),
       node.handler?.name || (node.handlerKind ? HANDLERS[node.handlerKind] : ""),
       node.photos?.length ? `照片 ${node.photos.length} 张` : ""].filter(Boolean).join(" · ")),
