@@ -390,6 +390,51 @@ async def test_statistics_of_a_known_month(
     assert (day.totals.scheduled, day.totals.missed) == (1, 1)
 
 
+async def check_in_on(rule: DutyRule, days: list[int], minutes_late: int = 0) -> None:
+    """Check-ins of ``rule`` at its point on these days of October 2026."""
+    point = await CheckInPoint.get(unit_id=rule.unit_id, is_active=True)
+    for day in days:
+        await DutyCheckIn.create(
+            rule=rule,
+            person_id=rule.person_id,
+            unit_id=rule.unit_id,
+            unit_path=rule.unit_path,
+            point=point,
+            day=date(2026, 10, day),
+            at=at(2026, 10, day, 8, 30),
+            latitude=POINT[0],
+            longitude=POINT[1],
+            accuracy_m=5,
+            distance_m=1,
+            minutes_late=minutes_late,
+        )
+
+
+# October 2026's official working days (国庆节 1-7, 调休 on the 10th).
+OCTOBER_WORKING = [8, 9, 10, 12, 13, 14, 15, 16, 19, 20, 21, 22, 23, 26, 27]
+OCTOBER_WORKING += [28, 29, 30]
+
+
+async def test_the_totals_list_the_distinct_days_anyone_missed(
+    settings: Any, duty_world: World, tmp_path: Path
+) -> None:
+    # Regression: the totals counted missed days but listed none of them.
+    cadre = await office_rule(duty_world, "cadre_a1")
+    head = await office_rule(duty_world, "head_a1")
+    await check_in_on(cadre, [d for d in OCTOBER_WORKING if d not in (26, 27, 29)])
+    await check_in_on(head, [d for d in OCTOBER_WORKING if d not in (8, 29)])
+    context = cadre_context(duty_world, tmp_path, at(2026, 11, 2, 9, 0), "head_a1")
+
+    month = await duty.duty_statistics(context, duty.Period.MONTH, date(2026, 10, 1))
+
+    assert month.totals.missed == 5
+    assert month.totals.days == [date(2026, 10, d) for d in (8, 26, 27, 29)]
+    assert [t.days for t in month.people] == [
+        [date(2026, 10, d) for d in (26, 27, 29)],
+        [date(2026, 10, d) for d in (8, 29)],
+    ]
+
+
 async def test_an_open_window_is_pending_not_missed(
     settings: Any, duty_world: World, tmp_path: Path
 ) -> None:
