@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 
 from models import (
     CheckInPoint,
@@ -111,6 +112,12 @@ async def _todays_rule(
     )
 
 
+def usable_points(unit_id: int, point_ids: list[int]) -> QuerySet[CheckInPoint]:
+    """The points a check-in of a rule may use: its own, or all the community's."""
+    points = CheckInPoint.filter(unit_id=unit_id, is_active=True)
+    return points.filter(id__in=point_ids) if point_ids else points
+
+
 async def check_in(
     context: Context, location: Location, unit_id: int | None = None
 ) -> dict[str, Any]:
@@ -124,9 +131,7 @@ async def check_in(
             [_error("unitId", "今天已签到。", DutyErrorCode.ALREADY_CHECKED_IN)]
         )
 
-    points = await CheckInPoint.filter(unit_id=rule.unit_id, is_active=True).order_by(
-        "id"
-    )
+    points = await usable_points(rule.unit_id, rule.point_ids).order_by("id")
     latitude, longitude = to_wgs84(
         location.latitude, location.longitude, location.system
     )
