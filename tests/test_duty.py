@@ -747,6 +747,24 @@ async def test_todays_duty_moves_through_the_day(
     assert [p["name"] for p in today.points] == ["社区服务中心"]
 
 
+async def test_of_two_duties_open_at_once_the_next_check_in_is_for_the_other(
+    settings: Any, duty_world: World, tmp_path: Path
+) -> None:
+    office = await office_rule(duty_world)
+    all_day = await all_day_rule(duty_world, "cadre_a1")
+    context = cadre_context(duty_world, tmp_path, at(2026, 10, 12, 9, 0))
+    where = duty.Location(*POINT, 10.0)
+
+    first = await duty.check_in(context, where)
+    second = await duty.check_in(context, where)
+
+    assert (first["rule_id"], second["rule_id"]) == (all_day.id, office.id)
+    assert [t.state for t in await duty.duty_today(context)] == ["CHECKED_IN"] * 2
+    with pytest.raises(Invalid) as refused:
+        await duty.check_in(context, where)
+    assert [e.code for e in refused.value.errors] == ["ALREADY_CHECKED_IN"]
+
+
 async def test_todays_duty_shows_the_check_in_taken(
     settings: Any, duty_world: World, tmp_path: Path
 ) -> None:

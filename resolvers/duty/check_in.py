@@ -87,13 +87,21 @@ async def _todays_rule(
         raise Invalid(
             [_error("unitId", "你今天没有值班安排。", DutyErrorCode.NOT_ON_DUTY)]
         )
-    for rule in todays:
-        opens = _local_moment(today, rule.starts_minute) - timedelta(
-            minutes=EARLY_MINUTES
-        )
-        closes = _local_moment(today, rule.ends_minute)
-        if opens <= now <= closes:
-            return rule, today
+    in_window = [
+        rule
+        for rule in todays
+        if _local_moment(today, rule.starts_minute) - timedelta(minutes=EARLY_MINUTES)
+        <= now
+        <= _local_moment(today, rule.ends_minute)
+    ]
+    if in_window:
+        # Of two duties open at once, the one not yet checked in is the one meant.
+        taken = await DutyCheckIn.filter(
+            rule_id__in=[r.id for r in in_window], day=today
+        ).values("rule_id")
+        done = {row["rule_id"] for row in taken}
+        waiting = [rule for rule in in_window if rule.id not in done]
+        return (waiting or in_window)[0], today
     first = _local_moment(today, todays[0].starts_minute) - timedelta(
         minutes=EARLY_MINUTES
     )
