@@ -1068,3 +1068,22 @@ async def test_who_may_create_a_rule_may_update_it(
     else:
         assert body["errors"][0]["extensions"]["code"] in {"FORBIDDEN", "NOT_FOUND"}
         assert await rule_columns() == before
+
+
+async def test_todays_duty_costs_the_same_statements_for_one_rule_or_many(
+    login: Login, duty_world: World, statements: Any
+) -> None:
+    cadre = await login("cadre_a1")
+    await all_day_rule(duty_world, "cadre_a1")
+    with statements() as one:
+        await cadre.query(MY_DUTY_TODAY)
+    for _ in range(4):
+        await all_day_rule(duty_world, "cadre_a1")
+
+    with statements() as many:
+        body = await cadre.query(MY_DUTY_TODAY)
+
+    assert len(body["data"]["myDutyToday"]) == 5
+    assert len(many) == len(one), many
+    # the session (3), rules, calendar, check-ins, points, then one per relation
+    assert len(one) <= 10, one
