@@ -1087,3 +1087,27 @@ async def test_todays_duty_costs_the_same_statements_for_one_rule_or_many(
     assert len(many) == len(one), many
     # the session (3), rules, calendar, check-ins, points, then one per relation
     assert len(one) <= 10, one
+
+
+async def test_a_point_closed_since_it_was_chosen_does_not_block_other_changes(
+    login: Login, duty_world: World
+) -> None:
+    rule = await all_day_rule(duty_world, "cadre_a1")
+    point = await CheckInPoint.get(unit_id=duty_world.units["A1"].id)
+    await DutyRule.filter(id=rule.id).update(point_ids=[point.id])
+    await CheckInPoint.filter(id=point.id).update(is_active=False)
+
+    body = await (await login("head_a1")).query(
+        RULE_UPDATE,
+        {
+            "id": encode_id("DutyRule", rule.id),
+            "input": {
+                "fromDay": datetime.now(CST).date().isoformat(),
+                "graceMinutes": 5,
+            },
+        },
+    )
+
+    result = body["data"]["dutyRuleUpdate"]
+    assert result["errors"] == []
+    assert result["rule"]["pointIds"] == [encode_id("CheckInPoint", point.id)]

@@ -271,10 +271,12 @@ async def _change_errors(
                 DutyErrorCode.RULE_ENDED,
             )
         )
+    # Points chosen before and closed since stay chosen: only new choices are read.
+    chosen = set(change.point_ids or ())
     known = await CheckInPoint.filter(
-        unit_id=rule.unit_id, is_active=True, id__in=columns["point_ids"]
+        unit_id=rule.unit_id, is_active=True, id__in=chosen
     ).count()
-    if known != len(columns["point_ids"]):
+    if known != len(chosen):
         errors.append(
             _error(
                 "pointIds",
