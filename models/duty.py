@@ -5,6 +5,7 @@ Coordinates are stored as WGS-84. Times of day and days are China Standard Time;
 """
 
 from tortoise import fields
+from tortoise.fields.db_defaults import SqlDefault
 from tortoise.models import Model
 
 from models.org import OrgUnit
@@ -18,7 +19,8 @@ class DutyRule(Model):
     # (``working_days``) or on ``weekdays`` (1 = Monday), from ``starts_minute``
     # to ``ends_minute`` (minutes after midnight, China time), between
     # ``valid_from`` and ``valid_until``; a check-in more than ``grace_minutes``
-    # after the start is late.
+    # after the start is late. A check-in may use the community's active points
+    # whose ids are in ``point_ids``; all of them when it is empty.
 
     id = fields.IntField(primary_key=True)
     unit: fields.ForeignKeyRelation[OrgUnit] = fields.ForeignKeyField(
@@ -34,6 +36,10 @@ class DutyRule(Model):
     starts_minute = fields.SmallIntField()
     ends_minute = fields.SmallIntField()
     grace_minutes = fields.SmallIntField(default=0)
+    # The SQL default fills the rules that were there before the column.
+    point_ids: fields.JSONField[list[int]] = fields.JSONField(
+        default=list, db_default=SqlDefault("'[]'")
+    )
     valid_from = fields.DateField()
     valid_until = fields.DateField(null=True)
     created_by_id = fields.IntField(null=True)

@@ -32,6 +32,7 @@ from schema.base import (
     UserErrorType,
     as_row,
     decode_id,
+    encode_id,
     failed,
     field,
     payload,
@@ -48,6 +49,16 @@ __all__ = ["DutyMutation", "DutyQuery"]
 
 PeriodType = strawberry.enum(
     duty_rules.Period, name="DutyPeriod", description="A day, a week, or a month."
+)
+DutyStateType = strawberry.enum(
+    duty_rules.DutyState,
+    name="DutyState",
+    description=(
+        "Where today's duty stands: UPCOMING (check-in not open yet), OPEN "
+        "(a check-in now is on time), LATE (open, but a check-in now is late), "
+        "CHECKED_IN (on time or late: see minutesLate), MISSED (closed without "
+        "a check-in)."
+    ),
 )
 CADRES = HasRole(Role.CADRE)
 ADMINS = HasRole(Role.ADMIN)
@@ -69,6 +80,14 @@ class DutyRule(Node):
     person: Person | None = related(
         VISIBLE, "Who is on duty.", PersonModel, source="person_id", many=False
     )
+
+    @field(
+        VISIBLE,
+        "The check-in points a check-in may use; empty: any active point of the "
+        "community.",
+    )
+    def point_ids(self) -> list[strawberry.ID]:
+        return [encode_id("CheckInPoint", pk) for pk in as_row(self)["point_ids"]]
 
     @field(VISIBLE, "The window opens (China time).")
     def starts_at(self) -> time:
@@ -165,6 +184,69 @@ class DutyStatistics:
     people: list[DutyTally] = strawberry.field(description="Per person, by id.")
 
 
+@structural
+@strawberry.type(description="One of the caller's duty rules due today.")
+class DutyToday:
+    day: date = strawberry.field(description="Today (China time).")
+    state: DutyStateType = strawberry.field(  # type: ignore[valid-type]
+        description="Where the duty stands now."
+    )
+    starts_at: time = strawberry.field(description="The window opens (China time).")
+    ends_at: time = strawberry.field(description="The window closes (China time).")
+    grace_minutes: int = strawberry.field(
+        description="Minutes after the opening before a check-in is late."
+    )
+    check_in_opens_at: datetime = strawberry.field(
+        description="Check-ins are taken from (an hour before the window)."
+    )
+    late_after: datetime = strawberry.field(
+        description="A check-in after this is late."
+    )
+    closes_at: datetime = strawberry.field(description="Check-ins end.")
+    checked_in_at: datetime | None = strawberry.field(
+        description="When the caller checked in today; null: not yet."
+    )
+    minutes_late: int | None = strawberry.field(
+        description="Minutes late of today's check-in; null: not checked in."
+    )
+    points: list[CheckInPoint] = strawberry.field(
+        description="The check-in points a check-in may use."
+    )
+    rule: DutyRule | None = related(
+        VISIBLE, "The rule.", DutyRuleModel, source="rule_id", many=False
+    )
+    unit: OrgUnit | None = related(
+        VISIBLE, "The community.", OrgUnitModel, source="unit_id", many=False
+    )
+    check_in: DutyCheckIn | None = related(
+        VISIBLE,
+        "Today's check-in; null: not yet.",
+        DutyCheckInModel,
+        source="check_in_id",
+        many=False,
+    )
+
+
+def _duty_today(found: duty_rules.DutyToday) -> dict[str, Any]:
+    rule, taken = found.rule, found.check_in
+    return {
+        "day": found.day,
+        "state": found.state,
+        "starts_at": duty_rules.time_of(rule["starts_minute"]),
+        "ends_at": duty_rules.time_of(rule["ends_minute"]),
+        "grace_minutes": rule["grace_minutes"],
+        "check_in_opens_at": found.check_in_opens_at,
+        "late_after": found.late_after,
+        "closes_at": found.closes_at,
+        "checked_in_at": taken["at"] if taken else None,
+        "minutes_late": taken["minutes_late"] if taken else None,
+        "points": found.points,
+        "rule_id": rule["id"],
+        "unit_id": rule["unit_id"],
+        "check_in_id": taken["id"] if taken else None,
+    }
+
+
 for _name, _model in (
     ("DutyRule", DutyRuleModel),
     ("CheckInPoint", CheckInPointModel),
@@ -173,7 +255,7 @@ for _name, _model in (
 ):
     register_node(_name, _model)
 # Read by resolvers rather than shown as leaves: rows must carry them.
-expose(DutyRuleModel, frozenset({"starts_minute", "ends_minute"}))
+expose(DutyRuleModel, frozenset({"starts_minute", "ends_minute", "point_ids"}))
 
 
 def _pk(value: strawberry.ID | None, type_name: str) -> int | None:
@@ -275,6 +357,15 @@ class DutyQuery:
             "people": [_tally(t) for t in found.people],
         }
 
+    @field(
+        CADRES,
+        "The caller's own duty rules due today (China time, the official "
+        "calendar respected), earliest window first; empty: no duty today.",
+    )
+    async def my_duty_today(self, info: AppInfo) -> list[DutyToday]:
+        found = await duty_rules.duty_today(info.context)
+        return rows(DutyToday, [_duty_today(t) for t in found])
+
     @field(ANYONE, "Entries of the official calendar between two days.")
     async def work_calendar(
         self, info: AppInfo, starts_on: date, ends_on: date
@@ -300,6 +391,24 @@ class DutyRuleInput:
     weekdays: list[int] = strawberry.field(default_factory=list)
     grace_minutes: int = 0
     valid_until: date | None = None
+
+
+@strawberry.input(
+    description="What changes in a duty rule from a day on; a field left out "
+    "stays as it is."
+)
+class DutyRuleUpdateInput:
+    from_day: date = strawberry.field(description="The first day it holds (today+).")
+    working_days: bool | None = None
+    weekdays: list[int] | None = None
+    starts_at: time | None = None
+    ends_at: time | None = None
+    grace_minutes: int | None = None
+    point_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="The check-in points a check-in may use; []: any of the "
+        "community's.",
+    )
 
 
 @strawberry.input(description="A check-in point of a community.")
@@ -416,6 +525,37 @@ class DutyMutation:
         try:
             row = await duty_rules.end_rule(
                 info.context, decode_id(id, "DutyRule")[1], last_day
+            )
+        except Invalid as invalid:
+            return failed(invalid, "rule")  # type: ignore[no-any-return]
+        return payload(rule=row)  # type: ignore[no-any-return]
+
+    @field(
+        STAFF,
+        "Change a duty rule's days, window, grace or points from `fromDay` on (the "
+        "community's head, or officials above). A rule with check-ins before that "
+        "day ends the day before and the returned new rule holds from it, so past "
+        "attendance stays as it was; otherwise the rule changes in place.",
+    )
+    async def duty_rule_update(
+        self, info: AppInfo, id: strawberry.ID, input: DutyRuleUpdateInput
+    ) -> DutyRulePayload:
+        change = duty_rules.RuleChange(
+            from_day=input.from_day,
+            working_days=input.working_days,
+            weekdays=None if input.weekdays is None else tuple(input.weekdays),
+            starts_at=input.starts_at,
+            ends_at=input.ends_at,
+            grace_minutes=input.grace_minutes,
+            point_ids=(
+                None
+                if input.point_ids is None
+                else tuple(decode_id(p, "CheckInPoint")[1] for p in input.point_ids)
+            ),
+        )
+        try:
+            row = await duty_rules.update_rule(
+                info.context, decode_id(id, "DutyRule")[1], change
             )
         except Invalid as invalid:
             return failed(invalid, "rule")  # type: ignore[no-any-return]

@@ -8,7 +8,7 @@ is a cadre with no head post; A1 has one check-in point at 新桥 with 100 m.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,8 +18,15 @@ import pytest_asyncio
 
 from api.events import LocalBus
 from api.settings import load_settings
-from models import CheckInPoint, DutyCheckIn, DutyRule, RoleAssignment, WorkCalendarDay
-from models.enums import Role
+from models import (
+    AuditRecord,
+    CheckInPoint,
+    DutyCheckIn,
+    DutyRule,
+    RoleAssignment,
+    WorkCalendarDay,
+)
+from models.enums import Outcome, Role
 from permissions.caller import Caller, Grant
 from resolvers import duty
 from resolvers.base import Invalid
@@ -390,6 +397,51 @@ async def test_statistics_of_a_known_month(
     assert (day.totals.scheduled, day.totals.missed) == (1, 1)
 
 
+async def check_in_on(rule: DutyRule, days: list[int], minutes_late: int = 0) -> None:
+    """Check-ins of ``rule`` at its point on these days of October 2026."""
+    point = await CheckInPoint.get(unit_id=rule.unit_id, is_active=True)
+    for day in days:
+        await DutyCheckIn.create(
+            rule=rule,
+            person_id=rule.person_id,
+            unit_id=rule.unit_id,
+            unit_path=rule.unit_path,
+            point=point,
+            day=date(2026, 10, day),
+            at=at(2026, 10, day, 8, 30),
+            latitude=POINT[0],
+            longitude=POINT[1],
+            accuracy_m=5,
+            distance_m=1,
+            minutes_late=minutes_late,
+        )
+
+
+# October 2026's official working days (国庆节 1-7, 调休 on the 10th).
+OCTOBER_WORKING = [8, 9, 10, 12, 13, 14, 15, 16, 19, 20, 21, 22, 23, 26, 27]
+OCTOBER_WORKING += [28, 29, 30]
+
+
+async def test_the_totals_list_the_distinct_days_anyone_missed(
+    settings: Any, duty_world: World, tmp_path: Path
+) -> None:
+    # Regression: the totals counted missed days but listed none of them.
+    cadre = await office_rule(duty_world, "cadre_a1")
+    head = await office_rule(duty_world, "head_a1")
+    await check_in_on(cadre, [d for d in OCTOBER_WORKING if d not in (26, 27, 29)])
+    await check_in_on(head, [d for d in OCTOBER_WORKING if d not in (8, 29)])
+    context = cadre_context(duty_world, tmp_path, at(2026, 11, 2, 9, 0), "head_a1")
+
+    month = await duty.duty_statistics(context, duty.Period.MONTH, date(2026, 10, 1))
+
+    assert month.totals.missed == 5
+    assert month.totals.days == [date(2026, 10, d) for d in (8, 26, 27, 29)]
+    assert [t.days for t in month.people] == [
+        [date(2026, 10, d) for d in (26, 27, 29)],
+        [date(2026, 10, d) for d in (8, 29)],
+    ]
+
+
 async def test_an_open_window_is_pending_not_missed(
     settings: Any, duty_world: World, tmp_path: Path
 ) -> None:
@@ -655,3 +707,407 @@ async def test_the_official_calendar_is_public(
     assert body["data"]["workCalendar"] == [
         {"day": "2027-02-06", "isWorking": True, "note": "调休"}
     ]
+
+
+# -- today's duty ----------------------------------------------------------------------
+
+MY_DUTY_TODAY = """
+query {
+  myDutyToday {
+    day state startsAt endsAt graceMinutes checkedInAt minutesLate
+    points { name latitude longitude radiusM }
+    rule { name person { name } }
+    unit { name }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("moment", "state"),
+    [
+        (at(2026, 10, 12, 7, 29), "UPCOMING"),
+        (at(2026, 10, 12, 7, 30), "OPEN"),  # check-ins open an hour early
+        (at(2026, 10, 12, 8, 40), "OPEN"),  # the end of the grace
+        (at(2026, 10, 12, 8, 41), "LATE"),
+        (at(2026, 10, 12, 17, 30), "LATE"),
+        (at(2026, 10, 12, 17, 31), "MISSED"),
+    ],
+)
+async def test_todays_duty_moves_through_the_day(
+    settings: Any, duty_world: World, tmp_path: Path, moment: datetime, state: str
+) -> None:
+    await office_rule(duty_world)
+
+    (today,) = await duty.duty_today(cadre_context(duty_world, tmp_path, moment))
+
+    assert today.state == state
+    assert today.day == date(2026, 10, 12)
+    assert today.check_in is None
+    assert [p["name"] for p in today.points] == ["社区服务中心"]
+
+
+async def test_of_two_duties_open_at_once_the_next_check_in_is_for_the_other(
+    settings: Any, duty_world: World, tmp_path: Path
+) -> None:
+    office = await office_rule(duty_world)
+    all_day = await all_day_rule(duty_world, "cadre_a1")
+    context = cadre_context(duty_world, tmp_path, at(2026, 10, 12, 9, 0))
+    where = duty.Location(*POINT, 10.0)
+
+    first = await duty.check_in(context, where)
+    second = await duty.check_in(context, where)
+
+    assert (first["rule_id"], second["rule_id"]) == (all_day.id, office.id)
+    assert [t.state for t in await duty.duty_today(context)] == ["CHECKED_IN"] * 2
+    with pytest.raises(Invalid) as refused:
+        await duty.check_in(context, where)
+    assert [e.code for e in refused.value.errors] == ["ALREADY_CHECKED_IN"]
+
+
+async def test_todays_duty_shows_the_check_in_taken(
+    settings: Any, duty_world: World, tmp_path: Path
+) -> None:
+    await office_rule(duty_world)
+    context = cadre_context(duty_world, tmp_path, at(2026, 10, 12, 8, 45))
+    await duty.check_in(context, duty.Location(*POINT, 10.0))
+
+    later = cadre_context(duty_world, tmp_path, at(2026, 10, 12, 18, 0))
+    (today,) = await duty.duty_today(later)
+
+    assert today.state == duty.DutyState.CHECKED_IN
+    assert today.check_in is not None
+    assert today.check_in["minutes_late"] == 15
+    assert today.check_in["at"] == at(2026, 10, 12, 8, 45)
+
+
+async def test_a_holiday_entered_in_the_calendar_has_no_duty(
+    settings: Any, duty_world: World, tmp_path: Path
+) -> None:
+    await office_rule(duty_world)
+    # A Tuesday made a holiday, a Sunday made a working day (调休).
+    await WorkCalendarDay.create(day=date(2026, 10, 13), is_working=False)
+    await WorkCalendarDay.create(day=date(2026, 10, 18), is_working=True)
+
+    holiday = cadre_context(duty_world, tmp_path, at(2026, 10, 13, 9, 0))
+    worked = cadre_context(duty_world, tmp_path, at(2026, 10, 18, 9, 0))
+    sunday = cadre_context(duty_world, tmp_path, at(2026, 10, 11, 9, 0))
+
+    assert await duty.duty_today(holiday) == []
+    assert [t.state for t in await duty.duty_today(worked)] == ["LATE"]
+    assert await duty.duty_today(sunday) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "seen"),
+    [
+        ("cadre_a1", "甲一书记"),
+        ("head_a1", "甲一主任"),  # heads the community, sees only their own duty
+        ("cadre_b1", "乙一书记"),
+    ],
+)
+async def test_todays_duty_lists_only_the_callers_own_rules(
+    login: Login, attendance: World, key: str, seen: str
+) -> None:
+    body = await (await login(key)).query(MY_DUTY_TODAY)
+
+    (today,) = body["data"]["myDutyToday"]
+    assert today["rule"]["person"]["name"] == seen
+    assert today["state"] in {"OPEN", "LATE", "CHECKED_IN"}
+    assert (today["startsAt"], today["endsAt"]) == ("00:00:00", "23:59:59")
+    assert today["day"] == datetime.now(CST).date().isoformat()
+    assert len(today["points"]) == 1
+
+
+async def test_a_cadre_without_duty_today_gets_an_empty_list(
+    login: Login, duty_world: World
+) -> None:
+    body = await (await login("cadre_a1")).query(MY_DUTY_TODAY)
+
+    assert body["data"]["myDutyToday"] == []
+
+
+@pytest.mark.parametrize("key", ["official_a", "admin", *REFUSED])
+async def test_todays_duty_is_for_cadres(
+    login: Login, attendance: World, key: str
+) -> None:
+    body = await (await login(key)).query(MY_DUTY_TODAY)
+
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+# -- changing a rule from a day on -----------------------------------------------------
+
+RULE_UPDATE = """
+mutation Update($id: ID!, $input: DutyRuleUpdateInput!) {
+  dutyRuleUpdate(id: $id, input: $input) {
+    errors { field code }
+    rule { id validFrom validUntil startsAt endsAt graceMinutes weekdays pointIds }
+  }
+}
+"""
+
+
+def head_context(world: World, tmp: Path, now: datetime) -> Context:
+    return cadre_context(world, tmp, now, "head_a1")
+
+
+async def rule_columns() -> list[dict[str, Any]]:
+    return await DutyRule.all().order_by("id").values()
+
+
+async def test_a_rule_without_earlier_check_ins_changes_in_place(
+    login: Login, duty_world: World
+) -> None:
+    rule = await all_day_rule(duty_world, "cadre_a1")
+    today = datetime.now(CST).date().isoformat()
+
+    body = await (await login("head_a1")).query(
+        RULE_UPDATE,
+        {
+            "id": encode_id("DutyRule", rule.id),
+            "input": {"fromDay": today, "startsAt": "09:00", "endsAt": "12:00"},
+        },
+    )
+
+    result = body["data"]["dutyRuleUpdate"]
+    assert result["errors"] == []
+    assert result["rule"]["id"] == encode_id("DutyRule", rule.id)
+    assert (result["rule"]["startsAt"], result["rule"]["endsAt"]) == (
+        "09:00:00",
+        "12:00:00",
+    )
+    assert await DutyRule.all().count() == 1
+    audited = await AuditRecord.get(action="DUTY_RULE_UPDATE")
+    assert audited.outcome == Outcome.OK
+    assert audited.subject_ids == [rule.id]
+
+
+async def test_a_rule_with_check_ins_ends_and_a_new_one_holds_from_the_day(
+    settings: Any, duty_world: World, tmp_path: Path
+) -> None:
+    rule = await office_rule(duty_world)
+    await check_in_on(rule, [8, 9, 12, 13, 14, 15, 16], minutes_late=0)
+    await check_in_on(rule, [19, 20], minutes_late=25)
+    moment = at(2026, 11, 2, 9, 0)
+    context = cadre_context(duty_world, tmp_path, moment)
+    october = await duty.duty_statistics(context, duty.Period.MONTH, date(2026, 10, 1))
+
+    changed = await duty.update_rule(
+        head_context(duty_world, tmp_path, moment),
+        rule.id,
+        duty.RuleChange(
+            from_day=date(2026, 11, 2),
+            working_days=False,
+            weekdays=(1, 3),
+            starts_at=time(9, 0),
+            ends_at=time(12, 0),
+            grace_minutes=0,
+        ),
+    )
+
+    old, new = await rule_columns()
+    assert old["id"] == rule.id and new["id"] == changed["id"]
+    assert (old["valid_from"], old["valid_until"]) == (
+        date(2026, 9, 1),
+        date(2026, 11, 1),
+    )
+    assert (old["starts_minute"], old["ends_minute"], old["working_days"]) == (
+        510,
+        1050,
+        True,
+    )
+    assert (new["valid_from"], new["valid_until"], new["weekdays"]) == (
+        date(2026, 11, 2),
+        None,
+        [1, 3],
+    )
+    assert (new["starts_minute"], new["ends_minute"], new["person_id"]) == (
+        540,
+        720,
+        rule.person_id,
+    )
+    # Past attendance reads as it did.
+    again = await duty.duty_statistics(context, duty.Period.MONTH, date(2026, 10, 1))
+    assert again.totals == october.totals
+    assert again.totals.days == october.totals.days
+    # The new rule holds this week: Monday 2nd (open now) and Wednesday 4th.
+    week = await duty.duty_statistics(context, duty.Period.WEEK, date(2026, 11, 2))
+    assert (week.totals.pending, week.totals.scheduled) == (2, 0)
+    (today,) = await duty.duty_today(context)
+    assert (today.rule["id"], today.state) == (changed["id"], "OPEN")
+    audited = await AuditRecord.get(action="DUTY_RULE_UPDATE")
+    assert audited.subject_ids == [rule.id, changed["id"]]
+
+
+async def test_a_change_from_a_day_already_checked_in_is_refused(
+    settings: Any, duty_world: World, tmp_path: Path
+) -> None:
+    rule = await office_rule(duty_world)
+    await check_in_on(rule, [30])
+    moment = at(2026, 11, 2, 9, 0)
+    await duty.check_in(
+        cadre_context(duty_world, tmp_path, moment), duty.Location(*POINT, 10.0)
+    )
+    before = await rule_columns()
+
+    with pytest.raises(Invalid) as refused:
+        await duty.update_rule(
+            head_context(duty_world, tmp_path, moment),
+            rule.id,
+            duty.RuleChange(from_day=date(2026, 11, 2), grace_minutes=30),
+        )
+
+    assert [e.code for e in refused.value.errors] == ["ALREADY_CHECKED_IN"]
+    assert await rule_columns() == before
+
+
+async def test_points_chosen_for_a_rule_are_the_only_ones_a_check_in_may_use(
+    login: Login, duty_world: World
+) -> None:
+    rule = await all_day_rule(duty_world, "cadre_a1")
+    a1 = duty_world.units["A1"]
+    far = await CheckInPoint.create(
+        unit=a1,
+        unit_path=a1.path,
+        name="村委会",
+        latitude=POINT[0] + 0.01,
+        longitude=POINT[1],
+        radius_m=RADIUS,
+    )
+    today = datetime.now(CST).date().isoformat()
+
+    body = await (await login("head_a1")).query(
+        RULE_UPDATE,
+        {
+            "id": encode_id("DutyRule", rule.id),
+            "input": {
+                "fromDay": today,
+                "pointIds": [encode_id("CheckInPoint", far.id)],
+            },
+        },
+    )
+    assert body["data"]["dutyRuleUpdate"]["rule"]["pointIds"] == [
+        encode_id("CheckInPoint", far.id)
+    ]
+    cadre = await login("cadre_a1")
+    listed = (await cadre.query(MY_DUTY_TODAY))["data"]["myDutyToday"]
+    refused = await check_in(cadre, location(POINT))
+
+    assert [p["name"] for p in listed[0]["points"]] == ["村委会"]
+    assert [e["code"] for e in refused["errors"]] == ["OUTSIDE_FENCE"]
+    assert refused["nearestPoint"] == {"name": "村委会"}
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"startsAt": "12:00", "endsAt": "09:00"}, "WINDOW_INVALID"),
+        ({"fromDay": "yesterday"}, "PERIOD_INVALID"),
+        ({"pointIds": ["B1"]}, "POINT_UNKNOWN"),
+        ({"workingDays": False, "weekdays": [8]}, "WEEKDAYS_INVALID"),
+    ],
+)
+async def test_a_bad_change_is_refused_audited_and_changes_nothing(
+    login: Login, duty_world: World, change: dict[str, Any], code: str
+) -> None:
+    rule = await all_day_rule(duty_world, "cadre_a1")
+    today = datetime.now(CST).date()
+    values = {"fromDay": today.isoformat(), **change}
+    if values["fromDay"] == "yesterday":
+        values["fromDay"] = (today - timedelta(days=1)).isoformat()
+    if values.get("pointIds") == ["B1"]:
+        other = await CheckInPoint.get(unit_id=duty_world.units["B1"].id)
+        values["pointIds"] = [encode_id("CheckInPoint", other.id)]
+    before = await rule_columns()
+
+    body = await (await login("head_a1")).query(
+        RULE_UPDATE, {"id": encode_id("DutyRule", rule.id), "input": values}
+    )
+
+    result = body["data"]["dutyRuleUpdate"]
+    assert [e["code"] for e in result["errors"]] == [code]
+    assert result["rule"] is None
+    assert await rule_columns() == before
+    audited = await AuditRecord.get(action="DUTY_RULE_UPDATE")
+    assert audited.outcome == Outcome.FAILED
+
+
+@pytest.mark.parametrize(
+    ("key", "allowed"),
+    [
+        ("head_a1", True),
+        ("official_a", True),
+        ("official_district", True),
+        ("admin", True),
+        ("cadre_a1", False),
+        ("official_b", False),
+        ("cadre_b1", False),
+        ("resident_a1", False),
+    ],
+)
+async def test_who_may_create_a_rule_may_update_it(
+    login: Login, duty_world: World, key: str, allowed: bool
+) -> None:
+    rule = await all_day_rule(duty_world, "cadre_a1")
+    before = await rule_columns()
+
+    body = await (await login(key)).query(
+        RULE_UPDATE,
+        {
+            "id": encode_id("DutyRule", rule.id),
+            "input": {
+                "fromDay": datetime.now(CST).date().isoformat(),
+                "graceMinutes": 5,
+            },
+        },
+    )
+
+    if allowed:
+        assert body["data"]["dutyRuleUpdate"]["rule"]["graceMinutes"] == 5
+    else:
+        assert body["errors"][0]["extensions"]["code"] in {"FORBIDDEN", "NOT_FOUND"}
+        assert await rule_columns() == before
+
+
+async def test_todays_duty_costs_the_same_statements_for_one_rule_or_many(
+    login: Login, duty_world: World, statements: Any
+) -> None:
+    cadre = await login("cadre_a1")
+    await all_day_rule(duty_world, "cadre_a1")
+    with statements() as one:
+        await cadre.query(MY_DUTY_TODAY)
+    for _ in range(4):
+        await all_day_rule(duty_world, "cadre_a1")
+
+    with statements() as many:
+        body = await cadre.query(MY_DUTY_TODAY)
+
+    assert len(body["data"]["myDutyToday"]) == 5
+    assert len(many) == len(one), many
+    # the session (3), rules, calendar, check-ins, points, then one per relation
+    assert len(one) <= 10, one
+
+
+async def test_a_point_closed_since_it_was_chosen_does_not_block_other_changes(
+    login: Login, duty_world: World
+) -> None:
+    rule = await all_day_rule(duty_world, "cadre_a1")
+    point = await CheckInPoint.get(unit_id=duty_world.units["A1"].id)
+    await DutyRule.filter(id=rule.id).update(point_ids=[point.id])
+    await CheckInPoint.filter(id=point.id).update(is_active=False)
+
+    body = await (await login("head_a1")).query(
+        RULE_UPDATE,
+        {
+            "id": encode_id("DutyRule", rule.id),
+            "input": {
+                "fromDay": datetime.now(CST).date().isoformat(),
+                "graceMinutes": 5,
+            },
+        },
+    )
+
+    result = body["data"]["dutyRuleUpdate"]
+    assert result["errors"] == []
+    assert result["rule"]["pointIds"] == [encode_id("CheckInPoint", point.id)]

@@ -1,7 +1,8 @@
 """Duty attendance (坐值班考勤): rules, check-ins by location, late and missed duty.
 
 Modules: ``common``, ``calendar``, ``check_in``, ``rules`` (rules and points),
-``statistics``; this module re-exports what the schema uses.
+``statistics``, ``today`` (a cadre's duty of the day); this module re-exports
+what the schema uses.
 
 A community's rules say who is on duty on which days (the official working days,
 or chosen weekdays) and in which window of local time; its check-in points are
@@ -40,16 +41,24 @@ from resolvers.duty.common import (
     Period,
 )
 from resolvers.duty.rules import (
+    RuleChange,
     RuleDraft,
     create_point,
     create_rule,
     end_rule,
     update_point,
+    update_rule,
 )
 from resolvers.duty.statistics import (
     Statistics,
     Tally,
     duty_statistics,
+)
+from resolvers.duty.today import (
+    DutyState,
+    DutyToday,
+    duty_today,
+    state_of,
 )
 
 __all__ = [
@@ -57,8 +66,11 @@ __all__ = [
     "MAX_ACCURACY_M",
     "CheckInRefused",
     "DutyErrorCode",
+    "DutyState",
+    "DutyToday",
     "Location",
     "Period",
+    "RuleChange",
     "RuleDraft",
     "Statistics",
     "Tally",
@@ -67,11 +79,14 @@ __all__ = [
     "create_rule",
     "duty_days",
     "duty_statistics",
+    "duty_today",
     "end_rule",
     "is_working_day",
     "minute_of",
     "period_range",
     "set_calendar_day",
+    "state_of",
     "time_of",
     "update_point",
+    "update_rule",
 ]

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 
 from models import (
     CheckInPoint,
@@ -86,13 +87,21 @@ async def _todays_rule(
         raise Invalid(
             [_error("unitId", "你今天没有值班安排。", DutyErrorCode.NOT_ON_DUTY)]
         )
-    for rule in todays:
-        opens = _local_moment(today, rule.starts_minute) - timedelta(
-            minutes=EARLY_MINUTES
-        )
-        closes = _local_moment(today, rule.ends_minute)
-        if opens <= now <= closes:
-            return rule, today
+    in_window = [
+        rule
+        for rule in todays
+        if _local_moment(today, rule.starts_minute) - timedelta(minutes=EARLY_MINUTES)
+        <= now
+        <= _local_moment(today, rule.ends_minute)
+    ]
+    if in_window:
+        # Of two duties open at once, the one not yet checked in is the one meant.
+        taken = await DutyCheckIn.filter(
+            rule_id__in=[r.id for r in in_window], day=today
+        ).values("rule_id")
+        done = {row["rule_id"] for row in taken}
+        waiting = [rule for rule in in_window if rule.id not in done]
+        return (waiting or in_window)[0], today
     first = _local_moment(today, todays[0].starts_minute) - timedelta(
         minutes=EARLY_MINUTES
     )
@@ -111,6 +120,12 @@ async def _todays_rule(
     )
 
 
+def usable_points(unit_id: int, point_ids: list[int]) -> QuerySet[CheckInPoint]:
+    """The points a check-in of a rule may use: its own, or all the community's."""
+    points = CheckInPoint.filter(unit_id=unit_id, is_active=True)
+    return points.filter(id__in=point_ids) if point_ids else points
+
+
 async def check_in(
     context: Context, location: Location, unit_id: int | None = None
 ) -> dict[str, Any]:
@@ -124,9 +139,7 @@ async def check_in(
             [_error("unitId", "今天已签到。", DutyErrorCode.ALREADY_CHECKED_IN)]
         )
 
-    points = await CheckInPoint.filter(unit_id=rule.unit_id, is_active=True).order_by(
-        "id"
-    )
+    points = await usable_points(rule.unit_id, rule.point_ids).order_by("id")
     latitude, longitude = to_wgs84(
         location.latitude, location.longitude, location.system
     )

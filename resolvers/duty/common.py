@@ -31,6 +31,7 @@ class DutyErrorCode(StrEnum):
     NAME_REQUIRED = "NAME_REQUIRED"
     RADIUS_INVALID = "RADIUS_INVALID"
     RULE_ENDED = "RULE_ENDED"
+    POINT_UNKNOWN = "POINT_UNKNOWN"
 
 
 class Period(StrEnum):

@@ -8,6 +8,7 @@ from typing import Any
 
 from models import (
     CheckInPoint,
+    DutyCheckIn,
     DutyRule,
     OrgUnit,
     RoleAssignment,
@@ -16,10 +17,11 @@ from models.enums import Level, Role
 from permissions.duty import heads_of
 from permissions.errors import Forbidden, NotFound
 from permissions.scope import active_on, visible
-from resolvers.base import Invalid, UserError, write
+from resolvers.base import Invalid, UserError, Work, write
 from resolvers.context import Context
 from resolvers.duty.calendar import (
     minute_of,
+    time_of,
 )
 from resolvers.duty.check_in import (
     Location,
@@ -67,6 +69,42 @@ class RuleDraft:
     valid_until: date | None = None
 
 
+def _schedule_errors(
+    starts_at: time,
+    ends_at: time,
+    working_days: bool,
+    weekdays: tuple[int, ...],
+    grace_minutes: int,
+) -> list[UserError]:
+    """What is wrong with a rule's days, window and grace."""
+    errors = []
+    if _end_minute(ends_at) <= minute_of(starts_at):
+        errors.append(
+            _error(
+                "endsAt",
+                "The window must end after it starts.",
+                DutyErrorCode.WINDOW_INVALID,
+            )
+        )
+    if not working_days and (not weekdays or any(not 1 <= d <= 7 for d in weekdays)):
+        errors.append(
+            _error(
+                "weekdays",
+                "Choose weekdays from 1 (Monday) to 7 (Sunday).",
+                DutyErrorCode.WEEKDAYS_INVALID,
+            )
+        )
+    if not 0 <= grace_minutes <= 240:
+        errors.append(
+            _error(
+                "graceMinutes",
+                "Grace is 0 to 240 minutes.",
+                DutyErrorCode.WINDOW_INVALID,
+            )
+        )
+    return errors
+
+
 async def create_rule(context: Context, draft: RuleDraft) -> dict[str, Any]:
     unit = await _managed_community(context, draft.unit_id)
     errors: list[UserError] = []
@@ -91,38 +129,19 @@ async def create_rule(context: Context, draft: RuleDraft) -> dict[str, Any]:
                 DutyErrorCode.PERSON_NOT_CADRE,
             )
         )
-    if minute_of(draft.ends_at) <= minute_of(draft.starts_at):
-        errors.append(
-            _error(
-                "endsAt",
-                "The window must end after it starts.",
-                DutyErrorCode.WINDOW_INVALID,
-            )
-        )
-    if not draft.working_days and (
-        not draft.weekdays or any(not 1 <= d <= 7 for d in draft.weekdays)
-    ):
-        errors.append(
-            _error(
-                "weekdays",
-                "Choose weekdays from 1 (Monday) to 7 (Sunday).",
-                DutyErrorCode.WEEKDAYS_INVALID,
-            )
-        )
+    errors += _schedule_errors(
+        draft.starts_at,
+        draft.ends_at,
+        draft.working_days,
+        draft.weekdays,
+        draft.grace_minutes,
+    )
     if draft.valid_until is not None and draft.valid_until < draft.valid_from:
         errors.append(
             _error(
                 "validUntil",
                 "The rule must end after it starts.",
                 DutyErrorCode.PERIOD_INVALID,
-            )
-        )
-    if not 0 <= draft.grace_minutes <= 240:
-        errors.append(
-            _error(
-                "graceMinutes",
-                "Grace is 0 to 240 minutes.",
-                DutyErrorCode.WINDOW_INVALID,
             )
         )
     if errors:
@@ -187,6 +206,159 @@ async def end_rule(context: Context, rule_id: int, last_day: date) -> dict[str, 
         work.audit("DutyRule", [rule.id], rule.unit_path, last_day=last_day.isoformat())
         work.emit(_rule_event(context, "DUTY_RULE_ENDED", rule))
     return await fetch_row(DutyRule, rule.id)
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """What changes in a rule from ``from_day`` on; None keeps the rule's value."""
+
+    from_day: date
+    working_days: bool | None = None
+    weekdays: tuple[int, ...] | None = None
+    starts_at: time | None = None
+    ends_at: time | None = None
+    grace_minutes: int | None = None
+    point_ids: tuple[int, ...] | None = None
+
+
+def _changed(rule: DutyRule, change: RuleChange) -> dict[str, Any]:
+    """The rule's schedule columns as they are after ``change``."""
+    weekdays = rule.weekdays if change.weekdays is None else change.weekdays
+    point_ids = rule.point_ids if change.point_ids is None else change.point_ids
+    return {
+        "working_days": (
+            rule.working_days if change.working_days is None else change.working_days
+        ),
+        "weekdays": sorted(set(weekdays)),
+        "starts_minute": (
+            rule.starts_minute
+            if change.starts_at is None
+            else minute_of(change.starts_at)
+        ),
+        "ends_minute": (
+            rule.ends_minute if change.ends_at is None else _end_minute(change.ends_at)
+        ),
+        "grace_minutes": (
+            rule.grace_minutes if change.grace_minutes is None else change.grace_minutes
+        ),
+        "point_ids": sorted(set(point_ids)),
+    }
+
+
+async def _change_errors(
+    rule: DutyRule, change: RuleChange, columns: dict[str, Any], today: date
+) -> list[UserError]:
+    errors = _schedule_errors(
+        time_of(columns["starts_minute"]),
+        time_of(columns["ends_minute"]),
+        columns["working_days"],
+        tuple(columns["weekdays"]),
+        columns["grace_minutes"],
+    )
+    if change.from_day < today:
+        errors.append(
+            _error(
+                "fromDay",
+                "A change holds from today or later: past duty is not rewritten.",
+                DutyErrorCode.PERIOD_INVALID,
+            )
+        )
+    if rule.valid_until is not None and rule.valid_until < change.from_day:
+        errors.append(
+            _error(
+                "fromDay",
+                "The rule has ended by that day.",
+                DutyErrorCode.RULE_ENDED,
+            )
+        )
+    # Points chosen before and closed since stay chosen: only new choices are read.
+    chosen = set(change.point_ids or ())
+    known = await CheckInPoint.filter(
+        unit_id=rule.unit_id, is_active=True, id__in=chosen
+    ).count()
+    if known != len(chosen):
+        errors.append(
+            _error(
+                "pointIds",
+                "Choose active check-in points of the rule's community.",
+                DutyErrorCode.POINT_UNKNOWN,
+            )
+        )
+    return errors
+
+
+async def update_rule(
+    context: Context, rule_id: int, change: RuleChange
+) -> dict[str, Any]:
+    """Change a rule's days, window, grace or points from ``change.from_day`` on.
+
+    A rule with check-ins before that day ends the day before and a new rule
+    holds from it, so the duty already kept reads as it was; otherwise the rule
+    changes in place. Returns the rule that holds from that day.
+    """
+    rule = await visible(DutyRule, context.caller).get_or_none(id=rule_id)
+    if rule is None:
+        raise NotFound("No DutyRule has this id.")
+    await _managed_community(context, rule.unit_id)
+    today = context.clock().astimezone(CHINA).date()
+    columns = _changed(rule, change)
+
+    async with write(context, "DUTY_RULE_UPDATE") as work:
+        errors = await _change_errors(rule, change, columns, today)
+        kept = DutyCheckIn.filter(rule_id=rule.id)
+        split = await kept.filter(day__lt=change.from_day).exists()
+        # Check-ins from that day on would be left to a rule that has ended.
+        if split and await kept.filter(day__gte=change.from_day).exists():
+            errors.append(
+                _error(
+                    "fromDay",
+                    "Already checked in on that day: change it from the next day.",
+                    DutyErrorCode.ALREADY_CHECKED_IN,
+                )
+            )
+        if errors:
+            raise Invalid(errors)
+
+        from_day = change.from_day.isoformat()
+        if not split:
+            await DutyRule.filter(id=rule.id).update(**columns)
+            work.audit("DutyRule", [rule.id], rule.unit_path, from_day=from_day)
+            work.emit(_rule_event(context, "DUTY_RULE_UPDATED", rule))
+            holding = rule.id
+        else:
+            holding = await _succeed(context, work, rule, change.from_day, columns)
+    return await fetch_row(DutyRule, holding)
+
+
+async def _succeed(
+    context: Context,
+    work: Work,
+    rule: DutyRule,
+    from_day: date,
+    columns: dict[str, Any],
+) -> int:
+    """End ``rule`` the day before ``from_day``; a new rule holds from it."""
+    successor = await DutyRule.create(
+        unit_id=rule.unit_id,
+        unit_path=rule.unit_path,
+        person_id=rule.person_id,
+        name=rule.name,
+        valid_from=from_day,
+        valid_until=rule.valid_until,
+        created_by_id=context.caller.person_id,
+        **columns,
+    )
+    await DutyRule.filter(id=rule.id).update(valid_until=from_day - timedelta(days=1))
+    work.audit(
+        "DutyRule",
+        [rule.id, successor.id],
+        rule.unit_path,
+        from_day=from_day.isoformat(),
+        replaced_by=successor.id,
+    )
+    work.emit(_rule_event(context, "DUTY_RULE_ENDED", rule))
+    work.emit(_rule_event(context, "DUTY_RULE_CREATED", successor))
+    return successor.id
 
 
 def _point_errors(

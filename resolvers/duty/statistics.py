@@ -45,6 +45,8 @@ class Tally:
         self.missed += other.missed
         self.pending += other.pending
         self.minutes_late += other.minutes_late
+        # A day two people missed is one day missed.
+        self.days = sorted(set(self.days) | set(other.days))
 
     @property
     def attendance_rate(self) -> float | None:
@@ -122,6 +124,7 @@ async def duty_statistics(
                 tally.minutes_late += late
     totals = Tally(None, unit_id)
     for tally in people.values():
+        tally.days.sort()
         totals.add(tally)
     ordered = [people[key] for key in sorted(people)]
     return Statistics(first, last, totals, ordered)

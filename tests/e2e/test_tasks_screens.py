@@ -232,6 +232,12 @@ async def test_a_duty_check_in_is_refused_outside_and_taken_inside(
     await page.context.grant_permissions(["geolocation"])
     await sign_in(page, WUSHE_CADRE)
     await page.wait_for_selector("button.check-in")
+    # the top shows today's duty: the window, the points, a check-in now is late
+    duties = page.locator("[data-screen='duty.check-in'] li.duty-today")
+    due = duties.filter(has_text="00:00–23:59")
+    assert await due.get_attribute("data-state") == "LATE"
+    assert "00:00–23:59" in await due.inner_text()
+    assert "村委会" in await due.inner_text()
 
     # when they check in 1.2 km from the village office, it is refused in words
     await page.context.set_geolocation(OUTSIDE)
@@ -249,7 +255,12 @@ async def test_a_duty_check_in_is_refused_outside_and_taken_inside(
         await page.click("button.check-in")
     await page.wait_for_selector(".checked-in")
     assert "村委会" in await page.inner_text(".checked-in")
-    assert await page.locator("button.check-in").is_hidden()
+    await page.locator("li.duty-today[data-state='CHECKED_IN']").wait_for()
+    assert await due.get_attribute("data-state") == "CHECKED_IN"
+    # (the demo's office-hours duty may be open too, depending on the hour)
+    others = [await d.get_attribute("data-state") for d in await duties.all()]
+    still_open = {"OPEN", "LATE"} & set(others)
+    assert await page.locator("button.check-in").is_hidden() is not bool(still_open)
     await screenshot(page, "duty-check-in-taken")
     assert page.errors == []
 
