@@ -533,9 +533,9 @@ class DutyMutation:
     @field(
         STAFF,
         "Change a duty rule's days, window, grace or points from `fromDay` on (the "
-        "community's head, or officials above). A rule with check-ins before that "
-        "day ends the day before and the returned new rule holds from it, so past "
-        "attendance stays as it was; otherwise the rule changes in place.",
+        "community's head, or officials above). A rule already in force before "
+        "that day ends the day before and the returned new rule holds from it, so "
+        "past attendance stays as it was; a rule not yet in force changes in place.",
     )
     async def duty_rule_update(
         self, info: AppInfo, id: strawberry.ID, input: DutyRuleUpdateInput

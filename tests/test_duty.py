@@ -856,20 +856,28 @@ async def rule_columns() -> list[dict[str, Any]]:
     return await DutyRule.all().order_by("id").values()
 
 
-async def test_a_rule_without_earlier_check_ins_changes_in_place(
+async def test_a_rule_not_yet_in_force_changes_in_place(
     login: Login, duty_world: World
 ) -> None:
+    # Given a rule that starts today
     rule = await all_day_rule(duty_world, "cadre_a1")
-    today = datetime.now(CST).date().isoformat()
+    today = datetime.now(CST).date()
+    await DutyRule.filter(id=rule.id).update(valid_from=today)
 
+    # When its window is changed from today
     body = await (await login("head_a1")).query(
         RULE_UPDATE,
         {
             "id": encode_id("DutyRule", rule.id),
-            "input": {"fromDay": today, "startsAt": "09:00", "endsAt": "12:00"},
+            "input": {
+                "fromDay": today.isoformat(),
+                "startsAt": "09:00",
+                "endsAt": "12:00",
+            },
         },
     )
 
+    # Then the same rule holds the new window: no history to keep
     result = body["data"]["dutyRuleUpdate"]
     assert result["errors"] == []
     assert result["rule"]["id"] == encode_id("DutyRule", rule.id)
@@ -881,6 +889,34 @@ async def test_a_rule_without_earlier_check_ins_changes_in_place(
     audited = await AuditRecord.get(action="DUTY_RULE_UPDATE")
     assert audited.outcome == Outcome.OK
     assert audited.subject_ids == [rule.id]
+
+
+async def test_a_rule_in_force_without_check_ins_keeps_its_missed_days(
+    login: Login, duty_world: World
+) -> None:
+    # Given a rule in force since 2020 that nobody ever checked in for
+    rule = await all_day_rule(duty_world, "cadre_a1")
+    tomorrow = datetime.now(CST).date() + timedelta(days=1)
+
+    # When its days are changed from tomorrow to weekends only
+    body = await (await login("head_a1")).query(
+        RULE_UPDATE,
+        {
+            "id": encode_id("DutyRule", rule.id),
+            "input": {"fromDay": tomorrow.isoformat(), "weekdays": [6, 7]},
+        },
+    )
+
+    # Then the old rule ends today, its missed days stay as they were, and a new
+    # rule holds from tomorrow
+    result = body["data"]["dutyRuleUpdate"]
+    assert result["errors"] == []
+    assert result["rule"]["id"] != encode_id("DutyRule", rule.id)
+    old = await DutyRule.get(id=rule.id)
+    assert (old.weekdays, old.valid_until) == (
+        [1, 2, 3, 4, 5, 6, 7],
+        tomorrow - timedelta(days=1),
+    )
 
 
 async def test_a_rule_with_check_ins_ends_and_a_new_one_holds_from_the_day(

@@ -292,9 +292,9 @@ async def update_rule(
 ) -> dict[str, Any]:
     """Change a rule's days, window, grace or points from ``change.from_day`` on.
 
-    A rule with check-ins before that day ends the day before and a new rule
-    holds from it, so the duty already kept reads as it was; otherwise the rule
-    changes in place. Returns the rule that holds from that day.
+    A rule already in force before that day ends the day before and a new rule
+    holds from it, so the duty kept or missed until then reads as it was; a rule
+    not yet in force changes in place. Returns the rule that holds from that day.
     """
     rule = await visible(DutyRule, context.caller).get_or_none(id=rule_id)
     if rule is None:
@@ -306,7 +306,7 @@ async def update_rule(
     async with write(context, "DUTY_RULE_UPDATE") as work:
         errors = await _change_errors(rule, change, columns, today)
         kept = DutyCheckIn.filter(rule_id=rule.id)
-        split = await kept.filter(day__lt=change.from_day).exists()
+        split = rule.valid_from < change.from_day
         # Check-ins from that day on would be left to a rule that has ended.
         if split and await kept.filter(day__gte=change.from_day).exists():
             errors.append(

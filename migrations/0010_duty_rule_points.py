@@ -6,7 +6,7 @@ from tortoise.fields.db_defaults import SqlDefault
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0008_person_id_number_index')]
+    dependencies = [('models', '0009_property_record_ended')]
 
     initial = False
 
