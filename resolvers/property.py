@@ -151,26 +151,28 @@ class _RegisterRows:
             self.listed.add(record.id)
             return RowResult(ImportOutcome.TAKEN)
         self.listed.add(existing.id)
-        if existing.ended_at is not None:
-            await PropertyRecord.filter(id=existing.id).update(
-                dwelling=dwelling,
-                owner_name=owner,
-                household_id=household_id,
-                updated_at=now,
-                ended_at=None,
-            )
-            work.audit("PropertyRecord", [existing.id], self.estate.unit_path)
+        restored = existing.ended_at is not None
+        if not restored and (
+            existing.dwelling,
+            existing.owner_name,
+            existing.household_id,
+        ) == (dwelling, owner, household_id):
+            return RowResult(ImportOutcome.UNCHANGED)
+
+        await PropertyRecord.filter(id=existing.id).update(
+            dwelling=dwelling,
+            owner_name=owner,
+            household_id=household_id,
+            updated_at=now,
+            ended_at=None,
+        )
+        work.audit("PropertyRecord", [existing.id], self.estate.unit_path)
+        if restored:
             return RowResult(
                 ImportOutcome.MERGED,
                 "RECORD_RESTORED",
                 "The register lists this ended line again; its owner may claim it.",
             )
-        if (existing.dwelling, existing.owner_name, existing.household_id) == (
-            dwelling,
-            owner,
-            household_id,
-        ):
-            return RowResult(ImportOutcome.UNCHANGED)
         changed = [
             name
             for name, old, new in (
@@ -179,13 +181,6 @@ class _RegisterRows:
             )
             if old != new
         ]
-        await PropertyRecord.filter(id=existing.id).update(
-            dwelling=dwelling,
-            owner_name=owner,
-            household_id=household_id,
-            updated_at=now,
-        )
-        work.audit("PropertyRecord", [existing.id], self.estate.unit_path)
         return RowResult(
             ImportOutcome.MERGED,
             "RECORD_UPDATED",

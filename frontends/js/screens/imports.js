@@ -2,10 +2,10 @@
 // a cadre an estate's real-estate register. Each import says what became of every
 // line: counts by outcome, then the lines refused or changed with their reasons,
 // and the recent imports of the same kind below.
-import { accessToken, gql } from "../api.js";
+import { gql } from "../api.js";
 import { h, when } from "../dom.js";
 import { registerScreen } from "../screens.js";
-import { errorText, upload } from "./request-common.js";
+import { errorText, upload, withFile } from "./request-common.js";
 
 export const OUTCOMES = {
   TAKEN: "新增", MERGED: "更新", UNCHANGED: "未变", REFUSED: "未导入",
@@ -73,22 +73,6 @@ async function recent(kind) {
   return h("ul", { class: "list runs" }, ...found.map(({ node }) => h("li", {},
     h("span", {}, node.filename), " ", h("span", { class: "muted" }, when(node.startedAt)),
     h("div", { class: "muted" }, node.status === "DONE" ? countsText(node.counts) : "未完成"))));
-}
-
-// Sends a mutation whose variables hold an Upload at `path` (GraphQL multipart).
-async function withFile(query, variables, path, file) {
-  const body = new FormData();
-  body.append("operations", JSON.stringify({ query, variables }));
-  body.append("map", JSON.stringify({ 0: [path] }));
-  body.append("0", file, file.name);
-  const token = await accessToken();
-  const response = await fetch("/graphql", {
-    method: "POST", body,
-    headers: { "Apollo-Require-Preflight": "true", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-  });
-  const result = await response.json();
-  if (result.errors?.length) throw new Error(result.errors[0].message);
-  return result.data;
 }
 
 // A form around one file input: disables itself while the import runs, then

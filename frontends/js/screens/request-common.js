@@ -62,18 +62,30 @@ export async function attempt(line, run, done = "已提交") {
 const UPLOAD = `mutation Upload($file: Upload!) {
   fileUpload(file: $file) { errors { code message } file { id filename } } }`;
 
-// Uploads one file with the GraphQL multipart request; resolves to its id.
-export async function upload(file) {
+// Sends a mutation whose variables hold an Upload at `path` (the GraphQL
+// multipart request); resolves to its data, throws a top-level error.
+export async function withFile(query, variables, path, file) {
   const body = new FormData();
-  body.append("operations", JSON.stringify({ query: UPLOAD, variables: { file: null } }));
-  body.append("map", JSON.stringify({ 0: ["variables.file"] }));
+  body.append("operations", JSON.stringify({ query, variables }));
+  body.append("map", JSON.stringify({ 0: [path] }));
   body.append("0", file, file.name);
   const token = await accessToken();
   const response = await fetch("/graphql", {
     method: "POST", body,
     headers: { "Apollo-Require-Preflight": "true", ...(token ? { authorization: `Bearer ${token}` } : {}) },
   });
-  const result = (await response.json()).data?.fileUpload;
+  const answer = await response.json();
+  if (answer.errors?.length) {
+    const [first] = answer.errors;
+    throw Object.assign(new Error(MESSAGES[first.extensions?.code] || first.message),
+      { code: first.extensions?.code });
+  }
+  return answer.data;
+}
+
+// Uploads one file with the existing fileUpload; resolves to its id.
+export async function upload(file) {
+  const result = (await withFile(UPLOAD, { file: null }, "variables.file", file))?.fileUpload;
   if (!result || result.errors.length) {
     throw new Error(result ? errorText(result.errors) : "照片上传失败");
   }
