@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from models.enums import Role
+from models.enums import Level, Role
 
 __all__ = ["ANONYMOUS", "Caller", "Grant"]
 
@@ -24,6 +24,15 @@ class Grant:
     # The community the unit is or lies in (a grid's community), when it is one
     # of those: what a cadre's own charges are bounded by.
     community_path: str | None = None
+
+
+def community_path(level: str, path: str, parent_path: str | None) -> str | None:
+    """The path of the community a unit is (COMMUNITY) or lies in (GRID)."""
+    if level == Level.COMMUNITY:
+        return path
+    if level == Level.GRID:
+        return parent_path
+    return None
 
 
 @dataclass(frozen=True, slots=True)

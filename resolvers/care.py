@@ -48,7 +48,7 @@ from models.enums import (
     VisitOrderStatus,
     WarningKind,
 )
-from permissions.caller import Caller
+from permissions.caller import Caller, community_path
 from permissions.errors import Forbidden, NotFound
 from permissions.rules import mask_id_number
 from permissions.scope import CARE_ROLES, visible
@@ -928,6 +928,7 @@ async def is_cadre_over(person_id: int, path: str, now: datetime) -> bool:
         Q(ends_at__isnull=True) | Q(ends_at__gt=now),
         person_id=person_id,
         role=Role.CADRE,
+        starts_at__lte=now,
     ).values_list("unit_path", flat=True)  # type: ignore[assignment]
     return any(path.startswith(p) or p.startswith(path) for p in held)
 
@@ -1064,21 +1065,44 @@ async def _flag_lapsed(work: Work, today: date) -> int:
     return len(lapsed)
 
 
+async def serving_communities(now: datetime) -> dict[int, tuple[str, ...]]:
+    """The communities where each person holds a cadre's post now (a grid's
+    community for a grid worker), as the care scope bounds their charges."""
+    posts = await RoleAssignment.filter(
+        Q(ends_at__isnull=True) | Q(ends_at__gt=now),
+        role=Role.CADRE,
+        starts_at__lte=now,
+    ).values("person_id", "unit_path", level="unit__level", parent="unit__parent__path")
+    held: dict[int, set[str]] = {}
+    for post in posts:
+        path = community_path(post["level"], post["unit_path"], post["parent"])
+        if path is not None:
+            held.setdefault(post["person_id"], set()).add(path)
+    return {person: tuple(paths) for person, paths in held.items()}
+
+
+def serves(communities: dict[int, tuple[str, ...]], row: dict[str, Any]) -> bool:
+    """Whether the row's responsible cadre is on a post in its community."""
+    responsible = row["responsible_id"]
+    if responsible is None:
+        return False
+    return any(row["unit_path"].startswith(p) for p in communities.get(responsible, ()))
+
+
 async def _candidates(now: datetime) -> dict[WarningKind, dict[int, dict[str, Any]]]:
     """The beneficiaries each kind of warning should be open for now."""
     active = Beneficiary.filter(status=BeneficiaryStatus.ACTIVE)
     columns = ("id", "unit_id", "unit_path")
     overdue = await active.filter(visit_due_at__lt=now).values(*columns, "visit_due_at")
     new = await active.filter(last_visit_at__isnull=True).values(*columns)
-    # A responsible cadre whose post has ended answers for nobody.
-    serving = RoleAssignment.filter(
-        Q(ends_at__isnull=True) | Q(ends_at__gt=now), role=Role.CADRE
-    ).values("person_id")
-    unattended = await active.filter(
-        Q(responsible_id__isnull=True)
-        | Q(carer_gone=True)
-        | ~Q(responsible_id__in=Subquery(serving))
-    ).values(*columns, "responsible_id", "carer_gone")
+    # A responsible cadre answers only while on a cadre's post in the person's
+    # community: one who has left or moved answers for nobody.
+    communities = await serving_communities(now)
+    unattended = [
+        row
+        for row in await active.values(*columns, "responsible_id", "carer_gone")
+        if row["carer_gone"] or not serves(communities, row)
+    ]
     deceased_ids = await BeneficiaryTag.filter(
         beneficiary__status=BeneficiaryStatus.DECEASED,
         kind__in=list(SUBSIDY_KINDS),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 DOWNLOAD_PATH = "/files/{id}"
+EXPIRES = re.compile(r"[0-9]{1,12}")
 COLUMNS = ("id", "sha256", "size", "media_type", "filename")
 
 
@@ -59,7 +61,9 @@ def is_signed(
     key: bytes, file_id: int, expires: str, given: str, now: datetime
 ) -> bool:
     """Whether ``given`` signs this file until ``expires``, and that is not past."""
-    if not expires.isdigit() or int(expires) < now.timestamp():
+    # ASCII digits only, and few: ``isdigit`` takes "²", and ``int`` refuses
+    # over 4,300 digits; either would be a fault instead of a refusal.
+    if EXPIRES.fullmatch(expires) is None or int(expires) < now.timestamp():
         return False
     expected = signature(key, file_id, int(expires))
     return hmac.compare_digest(expected.encode(), given.encode())

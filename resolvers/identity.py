@@ -30,7 +30,7 @@ from models import (
     RoleAssignment,
 )
 from models.enums import Level, OrganizationKind, Outcome, Role
-from permissions.caller import Caller, Grant
+from permissions.caller import Caller, Grant, community_path
 from permissions.errors import Forbidden, NotFound, TooManyRequests, Unauthenticated
 from permissions.scope import active_on, visible
 from resolvers.base import Invalid, UserError, audit, write
@@ -131,7 +131,7 @@ async def caller_for_person(
             r["unit_id"],
             r["unit_path"],
             r["organization_id"],
-            _community_path(r["level"], r["unit_path"], r["parent_path"]),
+            community_path(r["level"], r["unit_path"], r["parent_path"]),
         )
         for r in rows
     )
@@ -144,14 +144,6 @@ async def caller_for_person(
         expires_at=expires_at,
         session_id=session_id,
     )
-
-
-def _community_path(level: str, path: str, parent_path: str | None) -> str | None:
-    if level == Level.COMMUNITY:
-        return path
-    if level == Level.GRID:
-        return parent_path
-    return None
 
 
 async def _estates_of(grants: tuple[Grant, ...], day: date) -> frozenset[int]:

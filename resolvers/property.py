@@ -209,7 +209,8 @@ async def _end_unlisted(
 ) -> None:
     """After a whole register: end the lines it no longer lists, and the verified
     ownerships proved by them. Nothing is ended when a line of the file was
-    refused, since the refused line may be one of them; they are counted KEPT."""
+    refused, since the refused line may be one of them, nor when the file lists
+    no line at all; they are counted KEPT."""
     estate = handle.estate
     lasting = await PropertyRecord.filter(
         estate_id=estate.id, ended_at__isnull=True
@@ -217,7 +218,9 @@ async def _end_unlisted(
     unlisted = [r["id"] for r in lasting if r["id"] not in handle.listed]
     if not unlisted:
         return
-    if handle.refused:
+    # A file that lists nothing (its header alone, say) is not a register with
+    # every dwelling sold: ending it all would be a mistake, never a fact.
+    if handle.refused or not handle.listed:
         counts[KEPT] += len(unlisted)
         return
 

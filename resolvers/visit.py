@@ -49,6 +49,8 @@ from resolvers.care import (
     due_at,
     insert_rows,
     is_cadre_over,
+    serves,
+    serving_communities,
 )
 from resolvers.context import Context
 from resolvers.events import Event
@@ -630,6 +632,10 @@ async def dispatch_orders(context: Context) -> dict[str, int]:
         .exclude(id__in=Subquery(open_orders))
         .values("id", "unit_path", "responsible_id", "last_visit_at", "visit_due_at")
     )
+    # An order to a cadre no longer on a post there would reach nobody who can
+    # see the person: the warnings job has them UNATTENDED instead.
+    communities = await serving_communities(now)
+    due = [row for row in due if serves(communities, row)]
     made = 0
     per_cadre: dict[int, list[dict[str, Any]]] = {}
     for start in range(0, len(due), 500):

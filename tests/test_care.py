@@ -674,3 +674,11 @@ async def test_a_grid_worker_sees_their_charges_only_while_on_the_post(
     # Then WANG is out of their view, by the person and by the tags
     assert await sees_wang() == (False, False)
     assert (await Beneficiary.get(id=wang.id)).responsible_id == worker.id
+    # And the jobs treat WANG as unattended: warned, and no order goes to a
+    # cadre who could not see it
+    system = system_context(world, settings, clock)
+    await care.raise_care_warnings(system)
+    warning = await Warning.get(kind=WarningKind.UNATTENDED, subject_id=wang.id)
+    assert warning.detail == {"reason": "RESPONSIBLE_LEFT"}
+    await visit.dispatch_orders(system)
+    assert not await VisitOrder.filter(assignee_id=worker.id).exists()

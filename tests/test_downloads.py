@@ -208,7 +208,13 @@ async def test_a_tampered_or_expired_signature_is_403(
         f"&signature={signature(key, 999999, int(expires))}"
     )
 
-    for refused in (tampered, moved, longer, expired, no_signature, foreign_key):
+    # An expiry that is not plain ASCII digits, or absurdly long: refused too.
+    odd = [
+        await http.get(f"/files/{pk}?expires={odd}&signature={sign}")
+        for odd in ("%C2%B2", "9" * 5000, "-1", "")
+    ]
+
+    for refused in (tampered, moved, longer, expired, no_signature, foreign_key, *odd):
         assert refused.status_code == 403, refused.text
         assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert unknown.status_code == 404

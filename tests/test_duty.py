@@ -23,10 +23,11 @@ from models import (
     CheckInPoint,
     DutyCheckIn,
     DutyRule,
+    OrgUnit,
     RoleAssignment,
     WorkCalendarDay,
 )
-from models.enums import Outcome, Role
+from models.enums import Level, Outcome, Role
 from permissions.caller import Caller, Grant
 from resolvers import duty
 from resolvers.base import Invalid
@@ -747,6 +748,37 @@ async def test_todays_duty_moves_through_the_day(
     assert [p["name"] for p in today.points] == ["社区服务中心"]
 
 
+async def test_a_grid_worker_on_duty_at_the_community_sees_where_to_check_in(
+    settings: Any, duty_world: World, tmp_path: Path
+) -> None:
+    # Given a grid worker of A1 (their post at a grid), on duty at the community
+    a1 = duty_world.units["A1"]
+    grid = await OrgUnit.create(
+        name="一网格", code="T-G1", level=Level.GRID, parent=a1, path="pending", depth=9
+    )
+    grid.path = f"{a1.path}{grid.id}/"
+    await grid.save(update_fields=["path"])
+    worker = await add_person(duty_world, "grid_worker", "网格员", "13700000002")
+    await all_day_rule(duty_world, "grid_worker")
+    context = Context(
+        bus=LocalBus(),
+        auth=load_settings().auth,
+        store=LocalFileStore(tmp_path),
+        sender=LogSender(),
+        caller=Caller(
+            person_id=worker.id, grants=(Grant(Role.CADRE, grid.id, grid.path),)
+        ),
+        clock=lambda: at(2026, 10, 12, 9, 0),
+    )
+
+    # When they read today's duty
+    (today,) = await duty.duty_today(context)
+
+    # Then the community's point is listed, as the check-in will use it
+    assert [p["name"] for p in today.points] == ["社区服务中心"]
+    assert (await duty.check_in(context, duty.Location(*POINT, 10.0)))["rule_id"]
+
+
 async def test_of_two_duties_open_at_once_the_next_check_in_is_for_the_other(
     settings: Any, duty_world: World, tmp_path: Path
 ) -> None:
@@ -1147,3 +1179,36 @@ async def test_a_point_closed_since_it_was_chosen_does_not_block_other_changes(
     result = body["data"]["dutyRuleUpdate"]
     assert result["errors"] == []
     assert result["rule"]["pointIds"] == [encode_id("CheckInPoint", point.id)]
+
+
+async def test_a_rule_is_not_changed_under_todays_check_in_or_closed_window(
+    settings: Any, duty_world: World, tmp_path: Path
+) -> None:
+    # Given the office rule starting on Monday 12 October, checked in that day
+    rule = await office_rule(duty_world)
+    await DutyRule.filter(id=rule.id).update(valid_from=date(2026, 10, 12))
+    await check_in_on(rule, [12], minutes_late=0)
+    morning = head_context(duty_world, tmp_path, at(2026, 10, 12, 10, 0))
+    later = duty.RuleChange(from_day=date(2026, 10, 12), starts_at=time(10, 0))
+
+    # When its window is changed from that very day
+    with pytest.raises(Invalid) as checked_in:
+        await duty.update_rule(morning, rule.id, later)
+
+    # Then it is refused and the rule is as it was
+    assert [e.code for e in checked_in.value.errors] == ["ALREADY_CHECKED_IN"]
+    assert (await DutyRule.get(id=rule.id)).starts_minute == 8 * 60 + 30
+
+    # Given Tuesday evening, after a window nobody checked in for
+    evening = head_context(duty_world, tmp_path, at(2026, 10, 13, 18, 0))
+    today = duty.RuleChange(from_day=date(2026, 10, 13), ends_at=time(20, 0))
+
+    # When the window is moved later from today, so the missed day would be open
+    with pytest.raises(Invalid) as over:
+        await duty.update_rule(evening, rule.id, today)
+
+    # Then it is refused too; from tomorrow it is taken
+    assert [e.code for e in over.value.errors] == ["PERIOD_INVALID"]
+    tomorrow = duty.RuleChange(from_day=date(2026, 10, 14), ends_at=time(20, 0))
+    changed = await duty.update_rule(evening, rule.id, tomorrow)
+    assert changed["id"] != rule.id

@@ -634,3 +634,14 @@ async def test_without_whole_register_unlisted_lines_are_kept(
     # Then nothing is ended
     assert result["importRun"]["counts"] == {"UNCHANGED": 1}
     assert len(await records_of(registered, world, False)) == 3
+
+
+async def test_a_whole_register_that_lists_nothing_ends_nothing(
+    registered: Client, world: World
+) -> None:
+    # When a file with the header alone is imported as the whole register
+    result = await import_file(registered, world, HEADER.encode(), whole=True)
+
+    # Then all three lines are kept, counted KEPT
+    assert result["importRun"]["counts"] == {"KEPT": 3}
+    assert await PropertyRecord.filter(ended_at__isnull=False).count() == 0

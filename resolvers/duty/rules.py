@@ -20,6 +20,7 @@ from permissions.scope import active_on, visible
 from resolvers.base import Invalid, UserError, Work, write
 from resolvers.context import Context
 from resolvers.duty.calendar import (
+    _local_moment,
     minute_of,
     time_of,
 )
@@ -300,20 +301,31 @@ async def update_rule(
     if rule is None:
         raise NotFound("No DutyRule has this id.")
     await _managed_community(context, rule.unit_id)
-    today = context.clock().astimezone(CHINA).date()
+    now = context.clock()
+    today = now.astimezone(CHINA).date()
     columns = _changed(rule, change)
 
     async with write(context, "DUTY_RULE_UPDATE") as work:
         errors = await _change_errors(rule, change, columns, today)
         kept = DutyCheckIn.filter(rule_id=rule.id)
         split = rule.valid_from < change.from_day
-        # Check-ins from that day on would be left to a rule that has ended.
-        if split and await kept.filter(day__gte=change.from_day).exists():
+        # A check-in from that day on was judged by the rule as it is: changing
+        # its window or days under it, or moving it to an ended rule, would
+        # rewrite it. So would moving today's window once it has closed.
+        if await kept.filter(day__gte=change.from_day).exists():
             errors.append(
                 _error(
                     "fromDay",
                     "Already checked in on that day: change it from the next day.",
                     DutyErrorCode.ALREADY_CHECKED_IN,
+                )
+            )
+        elif change.from_day == today and _local_moment(today, rule.ends_minute) < now:
+            errors.append(
+                _error(
+                    "fromDay",
+                    "Today's duty is over: change it from tomorrow.",
+                    DutyErrorCode.PERIOD_INVALID,
                 )
             )
         if errors:

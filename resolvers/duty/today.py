@@ -72,8 +72,21 @@ def state_of(
 
 
 def _rule_columns() -> set[str]:
-    # What ``applies`` and the points need besides the columns the schema shows.
-    return {*columns(DutyRule), "point_ids", "working_days", "weekdays"}
+    # What ``applies`` and the points need, whatever columns the schema shows.
+    return {
+        *columns(DutyRule),
+        "id",
+        "unit_id",
+        "person_id",
+        "starts_minute",
+        "ends_minute",
+        "grace_minutes",
+        "point_ids",
+        "working_days",
+        "weekdays",
+        "valid_from",
+        "valid_until",
+    }
 
 
 async def duty_today(context: Context) -> list[DutyToday]:
@@ -105,9 +118,11 @@ async def duty_today(context: Context) -> list[DutyToday]:
         .values(*columns(DutyCheckIn))
     )
     by_rule = {row["rule_id"]: row for row in taken}
+    # The points of the caller's own duties, as the check-in itself reads them:
+    # a grid worker on duty at the community must see where to check in, though
+    # the community's other points are outside their grid.
     points = await (
-        visible(CheckInPoint, caller)
-        .filter(unit_id__in={r["unit_id"] for r in due}, is_active=True)
+        CheckInPoint.filter(unit_id__in={r["unit_id"] for r in due}, is_active=True)
         .order_by("id")
         .values(*columns(CheckInPoint))
     )
