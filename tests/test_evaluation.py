@@ -994,3 +994,26 @@ async def test_the_blend_is_shown_on_the_questionnaire_and_each_round(
     assert body["data"]["questionnaires"][0]["weights"] == expected
     round_ = body["data"]["evaluationRounds"]["edges"][0]["node"]
     assert round_ == {"minOwnerRatings": 3, "weights": expected}
+
+
+async def test_an_owner_whose_ownership_ended_no_longer_rates(
+    login: SignIn, world: World, evaluation: Evaluation
+) -> None:
+    # Given owner_2's ownership ended, as a whole register without their line
+    # ends it (tests/test_property.py), and their line with it
+    ownership = await PropertyOwnership.get(certificate_number="A-102")
+    await PropertyOwnership.filter(id=ownership.id).update(ended_at=NOW)
+    await PropertyRecord.filter(id=ownership.record_id).update(ended_at=NOW)
+
+    # When they rate E1 as an owner
+    body = await rate(
+        await login("owner_2"),
+        evaluation,
+        "PROPERTY_SERVICE",
+        "OWNERS",
+        ps_answers(evaluation, 5, 5),
+    )
+
+    # Then they are refused as anyone outside the estate is, and nothing is stored
+    assert codes(body) == ["NOT_FOUND"], body
+    assert await Rating.all().count() == 0
