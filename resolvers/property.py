@@ -50,7 +50,7 @@ logger = logging.getLogger("yunshang.property")
 
 IMPORT_KIND = "PROPERTY_REGISTER"
 # The counts a whole register adds: lines ended, and lines it would have ended
-# but kept because a line of the file was refused.
+# but kept (a line of the file was refused, or the file listed none).
 ENDED = "ENDED"
 KEPT = "KEPT"
 # The register's columns, as housing departments head them.
