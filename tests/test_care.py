@@ -27,7 +27,9 @@ from models.enums import (
     Role,
     TagReview,
     TagStatus,
+    VisitKind,
     VisitOrderStatus,
+    VisitStatus,
     WarningKind,
 )
 from permissions.errors import Forbidden, NotFound
@@ -656,14 +658,30 @@ async def test_a_grid_worker_sees_their_charges_only_while_on_the_post(
     await grant(worker, Role.CADRE, grid)
     await care.assign_responsible(context, wang.id, worker.id)
 
-    async def sees_wang() -> tuple[bool, bool]:
+    # and a visit they made to WANG
+    made = await Visit.create(
+        beneficiary_id=wang.id,
+        unit_path=wang.unit_path,
+        kind=VisitKind.ROUTINE,
+        visitor=worker,
+        status=VisitStatus.REPORTED,
+        checked_in_at=clock.now,
+        latitude=HOME[0],
+        longitude=HOME[1],
+        accuracy_m=10,
+        distance_m=5,
+        situation="独居，身体尚可",
+    )
+
+    async def sees_wang() -> tuple[bool, bool, bool]:
         caller = await caller_for_person(worker.id, clock())
         person = await visible(Beneficiary, caller).filter(id=wang.id).exists()
         tags = await visible(BeneficiaryTag, caller).filter(beneficiary_id=wang.id)
-        return person, bool(tags)
+        visits = await visible(Visit, caller).filter(id=made.id).exists()
+        return person, bool(tags), visits
 
-    # Then, on the post, they see WANG and WANG's tags
-    assert await sees_wang() == (True, True)
+    # Then, on the post, they see WANG, WANG's tags and their visit
+    assert await sees_wang() == (True, True, True)
 
     # When they move to a post in another community, still named for WANG
     await RoleAssignment.filter(person_id=worker.id).update(
@@ -671,8 +689,8 @@ async def test_a_grid_worker_sees_their_charges_only_while_on_the_post(
     )
     await grant(worker, Role.CADRE, world.units["B1"])
 
-    # Then WANG is out of their view, by the person and by the tags
-    assert await sees_wang() == (False, False)
+    # Then WANG is out of their view, by the person, the tags and the visit
+    assert await sees_wang() == (False, False, False)
     assert (await Beneficiary.get(id=wang.id)).responsible_id == worker.id
     # And the jobs treat WANG as unattended: warned, and no order goes to a
     # cadre who could not see it

@@ -364,6 +364,7 @@ async def test_media_url_is_the_first_photo_signed_for_the_parties(
     mine = {i["service_request_id"]: i for i in await _list(http, resident.token)}
     firm = {i["service_request_id"]: i for i in await _list(http, setup.firm_secret)}
     anonymous = await _list(http)
+    neighbour = await _list(http, (await login("resident_b1")).token)
     one = await http.get(
         f"{BASE}/requests/{with_photo}.json", params={"api_key": resident.token or ""}
     )
@@ -380,6 +381,10 @@ async def test_media_url_is_the_first_photo_signed_for_the_parties(
     # and nobody gets one for a request without photos, nor an outsider at all
     assert mine[without]["media_url"] is None
     assert [i["media_url"] for i in anonymous] == [None]
+    # A signed-in resident who is not a party sees the shared request, no photo
+    assert [(i["service_request_id"], i["media_url"]) for i in neighbour] == [
+        (with_photo, None)
+    ]
 
 
 # -- XML --------------------------------------------------------------------------
