@@ -5,7 +5,7 @@
 import { gql } from "../api.js";
 import { h, when } from "../dom.js";
 import { registerScreen } from "../screens.js";
-import { errorText, upload, withFile } from "./request-common.js";
+import { MESSAGES, errorText, upload, withFile } from "./request-common.js";
 
 export const OUTCOMES = {
   TAKEN: "新增", MERGED: "更新", UNCHANGED: "未变", REFUSED: "未导入",
@@ -14,14 +14,14 @@ export const OUTCOMES = {
 export const SOURCES = {
   ZHELIJIU: "浙里救", CIVIL_AFFAIRS: "民政", HOUSING: "住建", DISABLED_FEDERATION: "残联",
 };
-// Row codes of the register and the care lists, in plain Chinese.
+// Row codes of the register and the care lists, in plain Chinese; the ID number's
+// own codes read as the claim screen says them (MESSAGES).
 export const ROW_CODES = {
   CERTIFICATE_REQUIRED: "缺少不动产权证号", CERTIFICATE_TOO_LONG: "不动产权证号过长",
   DWELLING_REQUIRED: "缺少房号", OWNER_NAME_REQUIRED: "缺少权利人姓名",
   CERTIFICATE_OF_ANOTHER_ESTATE: "该证号属于其他小区的登记簿",
   RECORD_UPDATED: "已更新房号或姓名", RECORD_RESTORED: "重新列入登记簿，可再次认证",
-  ID_NUMBER_FORMAT: "身份证号应为18位", ID_NUMBER_DATE: "身份证号中的出生日期无效",
-  ID_NUMBER_CHECK_DIGIT: "身份证号校验位不符", ID_NUMBER_MISSING: "缺少身份证号",
+  ID_NUMBER_MISSING: "缺少身份证号",
   NAME_INVALID: "姓名无效", DATE_INVALID: "日期无效", DUPLICATE_IN_FILE: "文件中重复",
   COMMUNITY_UNKNOWN: "找不到所属村社", COMMUNITY_AMBIGUOUS: "所属村社不唯一",
   OUTSIDE_JURISDICTION: "不在本辖区", TAG_UNKNOWN: "对象类别无法识别", GRADE_UNKNOWN: "等级无法识别",
@@ -59,7 +59,7 @@ export function runView(run) {
   const lines = run.reports.edges.map(({ node }) => h("li", { dataset: { row: node.rowNumber } },
     h("b", {}, `第 ${node.rowNumber} 行`), " ",
     h("span", { class: `tag outcome ${node.outcome}` }, OUTCOMES[node.outcome] || node.outcome), " ",
-    ROW_CODES[node.code] || node.message || node.code));
+    ROW_CODES[node.code] || MESSAGES[node.code] || node.message || node.code));
   const more = run.reports.totalCount - lines.length;
   return h("div", { class: "import-result" },
     h("p", { class: "ok", role: "status" }, `共 ${run.totalRows} 行：${countsText(run.counts)}`),
